@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The `operon` command: finds the sub-command, parses its flags, runs it and turns its outcome
+ * into an exit code (0 success, 1 failure, 2 usage).
+ */
+import { assetsEnsure, assetsPath } from "./assets.ts";
+import { clusterDown, clusterKubeconfig, clusterServe, clusterStatus, clusterUp } from "./cluster.ts";
+import { type Command, formatHelp, parseCommandArgs, UsageError } from "./command.ts";
+import { demo } from "./demo.ts";
+
+const commands: Command[] = [
+  demo,
+  clusterUp,
+  clusterDown,
+  clusterStatus,
+  clusterKubeconfig,
+  clusterServe,
+  assetsEnsure,
+  assetsPath,
+];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.path.join(" ").length));
+  const lines = commands
+    .filter((c) => !c.path.includes("serve"))
+    .map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
+  return `Usage: operon <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun \`operon <command> --help\` for a command's options.\n`;
+}
+
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  let best: { command: Command; rest: string[] } | undefined;
+  for (const command of commands) {
+    const matches = command.path.every((word, index) => argv[index] === word);
+    if (matches && (!best || command.path.length > best.command.path.length)) {
+      best = { command, rest: argv.slice(command.path.length) };
+    }
+  }
+  return best;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    process.stdout.write(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(`operon: unknown command "${argv.join(" ")}"\n\n${overview()}`);
+    return 2;
+  }
+  const { command, rest } = found;
+  try {
+    const { values, positionals, help } = parseCommandArgs(command, rest);
+    if (help) {
+      process.stdout.write(formatHelp(command));
+      return 0;
+    }
+    return (
+      (await command.run({ values, positionals, stdout: process.stdout, stderr: process.stderr })) ?? 0
+    );
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`operon: ${error.message}\n\n${formatHelp(command)}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`operon ${command.path.join(" ")}: ${message}\n`);
+    if (process.env.OPERON_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
