@@ -17,7 +17,13 @@ const chosen = args.filter((arg) => !arg.startsWith("--"));
 
 async function findTests(): Promise<string[]> {
   const files: string[] = [];
-  for (const pattern of ["src/**/*.test.ts", "examples/**/*.test.ts", "docs/**/*.test.ts", "bench/**/*.test.ts", "scripts/**/*.test.ts"]) {
+  for (const pattern of [
+    "src/**/*.test.ts",
+    "examples/**/*.test.ts",
+    "docs/**/*.test.ts",
+    "bench/**/*.test.ts",
+    "scripts/**/*.test.ts",
+  ]) {
     for await (const file of glob(pattern, { exclude: (name) => name.includes("node_modules") })) {
       files.push(file);
     }
@@ -56,6 +62,8 @@ const child = spawn(
 const stopChild = (signal: NodeJS.Signals) => child.kill(signal);
 process.on("SIGINT", stopChild);
 process.on("SIGTERM", stopChild);
-const code = await new Promise<number>((resolve) => child.on("close", (status) => resolve(status ?? 1)));
+const code = await new Promise<number>((resolve) =>
+  child.on("close", (status) => resolve(status ?? 1)),
+);
 await plane?.stop();
 process.exit(code);

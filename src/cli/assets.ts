@@ -12,7 +12,9 @@ export const assetsEnsure: Command = {
     const started = Date.now();
     const paths = await ensureAssets();
     for (const name of binaryNames) stdout.write(`${name.padEnd(24)} ${paths[name]}\n`);
-    process.stderr.write(`operon: control-plane binaries ready (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
+    process.stderr.write(
+      `operon: control-plane binaries ready (${((Date.now() - started) / 1000).toFixed(1)}s)\n`,
+    );
     return 0;
   },
 };

@@ -7,8 +7,7 @@ import { existsSync, openSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "../testkit/control-plane.ts";
-import { type ControlPlaneState, startControlPlane } from "../testkit/control-plane.ts";
+import { type ControlPlaneState, startControlPlane, waitFor } from "../testkit/control-plane.ts";
 import type { Command } from "./command.ts";
 
 /** Where the background cluster keeps its data, logs and kubeconfig. */
@@ -55,7 +54,9 @@ export const clusterUp: Command = {
     const running = await daemonPid();
     const existing = await readState();
     if (running && existing) {
-      stderr.write(`operon: the local cluster is already running (pid ${running}) at ${existing.server}\n`);
+      stderr.write(
+        `operon: the local cluster is already running (pid ${running}) at ${existing.server}\n`,
+      );
       stdout.write(`${existing.kubeconfigPath}\n`);
       return 0;
     }
@@ -67,7 +68,14 @@ export const clusterUp: Command = {
     // The daemon is this same CLI in `cluster serve` mode, detached so it outlives this command.
     const daemon = spawn(
       process.execPath,
-      [...process.execArgv, process.argv[1]!, "cluster", "serve", "--nodes", String(values.nodes ?? "2")],
+      [
+        ...process.execArgv,
+        process.argv[1]!,
+        "cluster",
+        "serve",
+        "--nodes",
+        String(values.nodes ?? "2"),
+      ],
       { detached: true, stdio: ["ignore", log, log], env: process.env },
     );
     daemon.unref();
@@ -79,7 +87,10 @@ export const clusterUp: Command = {
     await waitFor(
       async () => {
         if (exited) {
-          const tail = (await readFile(logPath, "utf8").catch(() => "")).trimEnd().split("\n").slice(-20);
+          const tail = (await readFile(logPath, "utf8").catch(() => ""))
+            .trimEnd()
+            .split("\n")
+            .slice(-20);
           throw new Error(`the control plane failed to start:\n${tail.join("\n")}`);
         }
         return existsSync(stateFile());
@@ -146,7 +157,12 @@ export const clusterStatus: Command = {
   path: ["cluster", "status"],
   summary: "Show whether the local control plane runs, where, and its components",
   options: {
-    output: { type: "string", short: "o", description: "Output format: text or json", default: "text" },
+    output: {
+      type: "string",
+      short: "o",
+      description: "Output format: text or json",
+      default: "text",
+    },
   },
   async run({ values, stdout }) {
     const pid = await daemonPid();
@@ -156,13 +172,17 @@ export const clusterStatus: Command = {
       return state ? 0 : 1;
     }
     if (!state) {
-      stdout.write(pid ? `starting (pid ${pid})\n` : "not running (start it with `operon cluster up`)\n");
+      stdout.write(
+        pid ? `starting (pid ${pid})\n` : "not running (start it with `operon cluster up`)\n",
+      );
       return pid ? 0 : 1;
     }
     stdout.write(`running (pid ${pid})\n`);
     stdout.write(`server:     ${state.server}\n`);
     stdout.write(`kubeconfig: ${state.kubeconfigPath}\n`);
-    stdout.write(`versions:   Kubernetes v${state.versions.kubernetes}, etcd v${state.versions.etcd}, kwok v${state.versions.kwok}\n`);
+    stdout.write(
+      `versions:   Kubernetes v${state.versions.kubernetes}, etcd v${state.versions.etcd}, kwok v${state.versions.kwok}\n`,
+    );
     for (const [name, componentPid] of Object.entries(state.pids)) {
       stdout.write(`  ${name.padEnd(24)} pid ${componentPid}\n`);
     }

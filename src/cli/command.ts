@@ -2,7 +2,7 @@
  * The shape of an `operon` sub-command and the conventions every command follows: `--help`,
  * exit codes 0 (success), 1 (failure) and 2 (usage), and errors that say what to do.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 type ParseOption = NonNullable<ParseArgsConfig["options"]>[string];
 
@@ -56,7 +56,9 @@ export function parseCommandArgs(
   argv: string[],
 ): { values: CommandContext["values"]; positionals: string[]; help: boolean } {
   const config: Record<string, ParseOption> = { help: { type: "boolean", short: "h" } };
-  for (const [name, { description: _description, ...option }] of Object.entries(command.options ?? {})) {
+  for (const [name, { description: _description, ...option }] of Object.entries(
+    command.options ?? {},
+  )) {
     config[name] = option;
   }
   try {

@@ -1,8 +1,9 @@
 /**
  * `operon demo`: brings up the local control plane and shows a workload converging on it.
  */
-import { startControlPlane, waitFor } from "../testkit/control-plane.ts";
+
 import { AdminClient } from "../testkit/admin-client.ts";
+import { startControlPlane, waitFor } from "../testkit/control-plane.ts";
 import type { Command } from "./command.ts";
 
 export const demo: Command = {
@@ -19,7 +20,9 @@ export const demo: Command = {
     const say = (line: string) => stdout.write(`${line}\n`);
     const started = Date.now();
     const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-    say("Starting a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, 2 simulated nodes)...");
+    say(
+      "Starting a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, 2 simulated nodes)...",
+    );
     const plane = await startControlPlane({ nodes: 2 });
     try {
       say(`[${elapsed()}] API server ready at ${plane.server}`);
@@ -68,9 +71,13 @@ export const demo: Command = {
       );
       await admin.close();
       say("");
-      say(`Summary: control plane up, Deployment ${namespace}/web reached ${replicas}/${replicas} ready replicas in ${elapsed()}.`);
+      say(
+        `Summary: control plane up, Deployment ${namespace}/web reached ${replicas}/${replicas} ready replicas in ${elapsed()}.`,
+      );
       if (values.keep && process.stdin.isTTY && !process.env.CI) {
-        say(`The control plane keeps running: kubectl --kubeconfig ${plane.kubeconfigPath} get pods -A`);
+        say(
+          `The control plane keeps running: kubectl --kubeconfig ${plane.kubeconfigPath} get pods -A`,
+        );
         say("Press Ctrl-C to stop it.");
         await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
       }

@@ -4,7 +4,13 @@
  * into an exit code (0 success, 1 failure, 2 usage).
  */
 import { assetsEnsure, assetsPath } from "./assets.ts";
-import { clusterDown, clusterKubeconfig, clusterServe, clusterStatus, clusterUp } from "./cluster.ts";
+import {
+  clusterDown,
+  clusterKubeconfig,
+  clusterServe,
+  clusterStatus,
+  clusterUp,
+} from "./cluster.ts";
 import { type Command, formatHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { demo } from "./demo.ts";
 
@@ -56,7 +62,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return (
-      (await command.run({ values, positionals, stdout: process.stdout, stderr: process.stderr })) ?? 0
+      (await command.run({
+        values,
+        positionals,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      })) ?? 0
     );
   } catch (error) {
     if (error instanceof UsageError) {
@@ -65,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`operon ${command.path.join(" ")}: ${message}\n`);
-    if (process.env.OPERON_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (process.env.OPERON_DEBUG && error instanceof Error)
+      process.stderr.write(`${error.stack}\n`);
     return 1;
   }
 }

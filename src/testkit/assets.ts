@@ -315,7 +315,8 @@ async function buildKubernetes(
     goEnv({ GOFLAGS: "" }),
   );
   const goModPath = (JSON.parse(download) as { GoMod?: string }).GoMod;
-  if (!goModPath) throw new Error(`go mod download gave no go.mod for k8s.io/kubernetes@v${version}`);
+  if (!goModPath)
+    throw new Error(`go mod download gave no go.mod for k8s.io/kubernetes@v${version}`);
   const upstreamGoMod = await readFile(goModPath, "utf8");
   const staging = [...upstreamGoMod.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map(
     (match) => match[1],

@@ -10,8 +10,13 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { AdminClient } from "./admin-client.ts";
 import { type AssetPaths, ensureAssets, type ProgressReporter, stderrProgress } from "./assets.ts";
-import { createCertificateAuthority, createSigningKey, issueCertificate, type KeyPair } from "./pki.ts";
 import { kwokConfiguration } from "./kwok-stages.ts";
+import {
+  createCertificateAuthority,
+  createSigningKey,
+  issueCertificate,
+  type KeyPair,
+} from "./pki.ts";
 import { freePorts } from "./ports.ts";
 import { ComponentProcess } from "./process.ts";
 import { controlPlaneVersions } from "./versions.ts";
@@ -161,7 +166,7 @@ class LocalControlPlane implements ControlPlane {
     this.server = `https://127.0.0.1:${apiServer}`;
 
     await this.writeCertificates();
-    this.startEtcd(etcdClient!, etcdPeer!);
+    this.startEtcd(etcdPeer!);
     await this.waitForEtcd();
     this.startApiServer();
     this.admin = new AdminClient(this.server, {
@@ -199,7 +204,9 @@ class LocalControlPlane implements ControlPlane {
 
   /** Takes over a control plane started by another process (see {@link attachControlPlane}). */
   async attach(): Promise<void> {
-    const state = JSON.parse(await readFile(join(this.dir, "state.json"), "utf8")) as ControlPlaneState;
+    const state = JSON.parse(
+      await readFile(join(this.dir, "state.json"), "utf8"),
+    ) as ControlPlaneState;
     this.attachedState = state;
     this.server = state.server;
     this.etcdUrl = state.etcdUrl;
@@ -238,7 +245,11 @@ class LocalControlPlane implements ControlPlane {
     const pair =
       user === "operon-admin"
         ? this.adminCert
-        : issueCertificate(this.certs.ca, { commonName: user, organizations: groups, usage: "client" });
+        : issueCertificate(this.certs.ca, {
+            commonName: user,
+            organizations: groups,
+            usage: "client",
+          });
     return { cert: pair.certificatePem, key: pair.privateKeyPem };
   }
 
@@ -276,7 +287,10 @@ class LocalControlPlane implements ControlPlane {
       clusters: [
         {
           name: "operon-local",
-          cluster: { server: this.server, "certificate-authority-data": b64(this.caCertificatePem) },
+          cluster: {
+            server: this.server,
+            "certificate-authority-data": b64(this.caCertificatePem),
+          },
         },
       ],
       users: [{ name: user, user: credentials }],
@@ -291,7 +305,10 @@ class LocalControlPlane implements ControlPlane {
     const path = join(this.dir, `${component}.kubeconfig`);
     await writeFile(
       path,
-      this.kubeconfigYaml(user, { "client-certificate-data": b64(cert), "client-key-data": b64(key) }),
+      this.kubeconfigYaml(user, {
+        "client-certificate-data": b64(cert),
+        "client-key-data": b64(key),
+      }),
       { mode: 0o600 },
     );
     return path;
@@ -317,7 +334,11 @@ class LocalControlPlane implements ControlPlane {
       const review = (await this.admin.must(
         "POST",
         `/api/v1/namespaces/${namespace}/serviceaccounts/${account}/token`,
-        { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 86_400 } },
+        {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 86_400 },
+        },
       )) as { status: { token: string } };
       name = `system:serviceaccount:${namespace}:${account}`;
       credentials = { token: review.status.token };
@@ -342,7 +363,7 @@ class LocalControlPlane implements ControlPlane {
     return process;
   }
 
-  private startEtcd(clientPort: number, peerPort: number): void {
+  private startEtcd(peerPort: number): void {
     const peer = `http://127.0.0.1:${peerPort}`;
     this.component("etcd", this.assets.etcd, [
       "--name=default",
@@ -435,7 +456,10 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private async startScheduler(port: number): Promise<void> {
-    const kubeconfig = await this.writeComponentKubeconfig("kube-scheduler", "system:kube-scheduler");
+    const kubeconfig = await this.writeComponentKubeconfig(
+      "kube-scheduler",
+      "system:kube-scheduler",
+    );
     this.component("kube-scheduler", this.assets["kube-scheduler"], [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,

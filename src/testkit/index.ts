@@ -14,8 +14,8 @@ export {
   type AssetPaths,
   type BinaryName,
   binaryNames,
-  ensureAssets,
   type EnsureAssetsOptions,
+  ensureAssets,
   type ProgressReporter,
 } from "./assets.ts";
 export {

@@ -4,7 +4,7 @@
  * leaves nothing behind.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, openSync, closeSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 // util-linux's setpriv sets PR_SET_PDEATHSIG before exec: the kernel kills the component when the
@@ -68,7 +68,9 @@ export class ComponentProcess {
         resolve(-1);
       });
     });
-    if (!dieWithParent) child.unref();
+    // The component never keeps this process alive by itself: when the owner is done it exits,
+    // and the kernel's parent-death signal takes the component down with it.
+    child.unref();
   }
 
   /** Resolves with the exit code when the process ends. */

@@ -3,7 +3,6 @@
  * run and names its directory in `OPERON_TEST_CONTROL_PLANE_DIR`; a test file run on its own
  * starts a private one that stops when the file's tests end.
  */
-import { after } from "node:test";
 import {
   attachControlPlane,
   type ControlPlane,
@@ -17,7 +16,8 @@ let shared: Promise<ControlPlane> | undefined;
 
 /**
  * The control plane for integration tests: the test run's shared one, or a private one for this
- * file. Give each test its own namespace with `plane.createNamespace()`.
+ * file, stopped when the file's tests are done. Give each test its own namespace with
+ * `plane.createNamespace()`.
  *
  * @example
  * import { test } from "node:test";
@@ -32,10 +32,14 @@ let shared: Promise<ControlPlane> | undefined;
 export function testControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   if (!shared) {
     const dir = process.env[sharedControlPlaneEnv];
-    shared = dir ? attachControlPlane(dir) : startControlPlane(options);
-    after(async () => {
-      const plane = await shared?.catch(() => undefined);
-      await plane?.stop();
+    const started = dir ? attachControlPlane(dir) : startControlPlane(options);
+    shared = started;
+    // Stop once the test file has nothing left to do; the components do not keep it alive.
+    let stopping = false;
+    process.on("beforeExit", () => {
+      if (stopping) return;
+      stopping = true;
+      void started.then((plane) => plane.stop()).catch(() => {});
     });
   }
   return shared;
