@@ -1,0 +1,211 @@
+/**
+ * A controller: event sources (informers of the primary type, of owned types, of related types)
+ * turn into keys on one work queue, and a reconcile function runs for each key with backoff on
+ * failure and delayed requeue on request. It also remembers *why* each key was queued, so the
+ * reconcile function can tell its caller.
+ */
+import type { EventHandler, HandlerRegistration, Informer } from "../cache/index.ts";
+import {
+  type Backoff,
+  type RateLimiter,
+  type RetryInfo,
+  WorkQueue,
+  type WorkQueueMetrics,
+} from "../queue/index.ts";
+import type { KubeObject } from "../resources/object.ts";
+import { objectKey } from "../resources/object.ts";
+
+/** Why a key was queued. */
+export type TriggerReason =
+  | "primary-changed"
+  | "owned-changed"
+  /** An owned object changed because of this controller's own write (its watch echo). */
+  | "own-write"
+  | "related-changed"
+  | "resync"
+  | "requeue"
+  | "retry"
+  | "manual";
+
+/** What a reconcile receives besides the key. */
+export interface ReconcileContext {
+  /** Every reason the key was queued for since its previous run began (never empty). */
+  readonly reasons: ReadonlySet<TriggerReason>;
+  /** Consecutive failures before this run (0 on a first try). */
+  readonly failures: number;
+  /** Aborted when the controller shuts down past its drain timeout. */
+  readonly signal: AbortSignal;
+}
+
+/** What a reconcile may ask for. */
+export interface ReconcileResult {
+  /** Run this key again after this many milliseconds, even if nothing changes. */
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (
+  key: string,
+  context: ReconcileContext,
+) => Promise<ReconcileResult | undefined>;
+
+/** Decides whether an update of a watched object should queue anything. */
+export type UpdatePredicate<T extends KubeObject> = (old: T, object: T) => boolean;
+
+/** Tells why an event of a watched object queues its keys. */
+export type ReasonOf<T extends KubeObject> = (object: T, deleted: boolean) => TriggerReason;
+
+/** Maps an object of a watched type to the keys it concerns. */
+export type KeyMapper<T extends KubeObject> = (object: T) => Iterable<string>;
+
+export interface ControllerOptions {
+  name: string;
+  reconcile: Reconcile;
+  concurrency?: number;
+  /** Coalesce bursts: a key runs at most once per this many ms. Default 0. */
+  debounceMs?: number;
+  backoff?: Backoff;
+  rateLimiter?: RateLimiter | false;
+  metrics?: WorkQueueMetrics;
+  /** Re-deliver every primary object this often (with ±10 % jitter). Default: never. */
+  resyncPeriodMs?: number;
+  onError?: (key: string, error: unknown, retry: RetryInfo) => void;
+}
+
+/**
+ * Runs a reconcile function for keys coming from watch events.
+ *
+ * @example
+ * const controller = new Controller({ name: "widgets", reconcile: async (key, { reasons }) => {...} });
+ * controller.watchPrimary(widgetInformer);
+ * controller.watchMapped(podInformer, (pod) => [`${pod.metadata.namespace}/${pod.metadata.labels?.widget}`]);
+ * controller.start();
+ */
+export class Controller {
+  readonly name: string;
+  readonly #queue: WorkQueue;
+  readonly #options: ControllerOptions;
+  readonly #pending = new Map<string, Set<TriggerReason>>();
+  readonly #registrations: HandlerRegistration[] = [];
+  #started = false;
+
+  constructor(options: ControllerOptions) {
+    this.name = options.name;
+    this.#options = options;
+    this.#queue = new WorkQueue({
+      name: options.name,
+      concurrency: options.concurrency,
+      debounceMs: options.debounceMs,
+      backoff: options.backoff,
+      rateLimiter: options.rateLimiter,
+      metrics: options.metrics,
+      onError: options.onError,
+      process: async (key, { signal, failures }) => {
+        const reasons =
+          this.#pending.get(key) ?? new Set<TriggerReason>([failures > 0 ? "retry" : "requeue"]);
+        this.#pending.delete(key);
+        const result = await options.reconcile(key, { reasons, failures, signal });
+        if (result?.requeueAfterMs !== undefined) {
+          this.#note(key, "requeue");
+          return { requeueAfterMs: Math.max(0, result.requeueAfterMs) };
+        }
+        return undefined;
+      },
+    });
+  }
+
+  /** Queues `key` now. */
+  enqueue(key: string, reason: TriggerReason = "manual"): void {
+    this.#note(key, reason);
+    this.#queue.add(key);
+  }
+
+  /** Queues `key` after `delayMs`. */
+  enqueueAfter(key: string, delayMs: number, reason: TriggerReason = "requeue"): void {
+    this.#note(key, reason);
+    this.#queue.addAfter(key, delayMs);
+  }
+
+  #note(key: string, reason: TriggerReason): void {
+    let reasons = this.#pending.get(key);
+    if (!reasons) {
+      reasons = new Set();
+      this.#pending.set(key, reasons);
+    }
+    reasons.add(reason);
+  }
+
+  /** Watches the primary type: each object's own key is queued when it is added, changed or deleted. */
+  watchPrimary<T extends KubeObject>(informer: Informer<T>, predicate?: UpdatePredicate<T>): void {
+    this.#watch(
+      informer,
+      (object) => [objectKey(object)],
+      "primary-changed",
+      predicate,
+      this.#options.resyncPeriodMs,
+    );
+  }
+
+  /** Watches a secondary type whose objects map to primary keys (owned children or related objects). */
+  watchMapped<T extends KubeObject>(
+    informer: Informer<T>,
+    map: KeyMapper<T>,
+    reason: TriggerReason | ReasonOf<T> = "related-changed",
+    predicate?: UpdatePredicate<T>,
+  ): void {
+    this.#watch(informer, map, reason, predicate);
+  }
+
+  #watch<T extends KubeObject>(
+    informer: Informer<T>,
+    map: KeyMapper<T>,
+    reason: TriggerReason | ReasonOf<T>,
+    predicate?: UpdatePredicate<T>,
+    resyncPeriodMs?: number,
+  ): void {
+    const why = (object: T, deleted: boolean): TriggerReason =>
+      typeof reason === "function" ? reason(object, deleted) : reason;
+    const enqueueAll = (object: T, deleted: boolean) => {
+      const trigger = why(object, deleted);
+      for (const key of map(object)) this.enqueue(key, trigger);
+    };
+    const handler: EventHandler<T> = {
+      add: (object) => enqueueAll(object, false),
+      update: (old, object, info) => {
+        if (info.resync) {
+          for (const key of map(object)) this.enqueue(key, "resync");
+          return;
+        }
+        if (predicate && !predicate(old, object)) return;
+        // A changed mapping (e.g. a label moved an object to another parent) concerns both.
+        const trigger = why(object, false);
+        const keys = new Set([...map(old), ...map(object)]);
+        for (const key of keys) this.enqueue(key, trigger);
+      },
+      delete: (object) => enqueueAll(object, true),
+    };
+    this.#registrations.push(
+      informer.addHandler(handler, { name: `${this.name}/${reason}`, resyncPeriodMs }),
+    );
+  }
+
+  /** Waits for every source to sync, then starts processing keys. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    // Each handler has then been given its source's complete initial state, so the first
+    // reconciles see full caches.
+    await Promise.all(this.#registrations.map((registration) => registration.waitForSync(signal)));
+    this.#queue.start();
+  }
+
+  /** Stops taking work and waits up to `timeoutMs` for running reconciles; true if they finished. */
+  async shutdown(timeoutMs?: number): Promise<boolean> {
+    for (const registration of this.#registrations) registration.remove();
+    return this.#queue.shutdown(timeoutMs);
+  }
+
+  /** Queue statistics, for health checks and tests. */
+  stats(): { queued: number; delayed: number; running: number } {
+    return this.#queue.stats();
+  }
+}

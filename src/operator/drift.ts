@@ -1,0 +1,123 @@
+/**
+ * Deciding whether a child needs a write: compare what `sync` wants against what the server has,
+ * without being fooled by what the server adds (defaults, other managers' fields) and without
+ * looping on what it normalises (`1000m` stored as `1`).
+ */
+import { createHash } from "node:crypto";
+
+/**
+ * True when every field of `desired` has the same value in `live`. Objects compare key by key
+ * (extra live keys are fine: defaults and other managers' fields); arrays compare element by
+ * element and must have the same length.
+ */
+export function isSubset(desired: unknown, live: unknown): boolean {
+  if (desired === live) return true;
+  if (desired === null || desired === undefined) return live === null || live === undefined;
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return false;
+    return desired.every((item, index) => isSubset(item, live[index]));
+  }
+  if (typeof desired === "object") {
+    if (typeof live !== "object" || live === null || Array.isArray(live)) return false;
+    const liveRecord = live as Record<string, unknown>;
+    for (const [key, value] of Object.entries(desired as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      if (!isSubset(value, liveRecord[key])) return false;
+    }
+    return true;
+  }
+  // Numbers and strings the server may spell differently are handled by the applied memory.
+  return false;
+}
+
+/** A stable hash of a JSON value (keys sorted), to recognise the same desired state again. */
+export function stableHash(value: unknown): string {
+  return createHash("sha256").update(stableStringify(value)).digest("base64url").slice(0, 22);
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * What Operon last applied to each child and what the server made of it. When the desired state
+ * is unchanged and the live object is still the one the server returned for that apply, the
+ * child is up to date even if the server spelled a value differently.
+ */
+export class AppliedMemory {
+  readonly #entries = new Map<string, { hash: string; resourceVersion: string }>();
+  readonly #deleted = new Set<string>();
+
+  remember(uid: string, hash: string, resourceVersion: string): void {
+    this.#entries.set(uid, { hash, resourceVersion });
+  }
+
+  matches(uid: string | undefined, hash: string, resourceVersion: string | undefined): boolean {
+    if (!uid || !resourceVersion) return false;
+    const entry = this.#entries.get(uid);
+    return entry?.hash === hash && entry.resourceVersion === resourceVersion;
+  }
+
+  forget(uid: string | undefined): void {
+    if (uid) this.#entries.delete(uid);
+  }
+
+  /** Notes that Operon deleted this object, so its deletion is recognised as Operon's own. */
+  deleted(uid: string | undefined): void {
+    if (!uid) return;
+    this.#entries.delete(uid);
+    this.#deleted.add(uid);
+    // Bounded: only recent deletions matter, to tell their watch events apart.
+    if (this.#deleted.size > 10_000) this.#deleted.delete(this.#deleted.values().next().value!);
+  }
+
+  /** True when this state of the object is the result of Operon's own write. */
+  isOwnWrite(
+    uid: string | undefined,
+    resourceVersion: string | undefined,
+    deleted = false,
+  ): boolean {
+    if (!uid) return false;
+    if (deleted) return this.#deleted.has(uid);
+    return (
+      resourceVersion !== undefined && this.#entries.get(uid)?.resourceVersion === resourceVersion
+    );
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/** Annotation on each child: the hash of the desired state last applied to it. */
+export const desiredHashAnnotation = "operon.dev/desired-hash";
+
+type Live = Record<string, unknown> & {
+  metadata?: { uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
+};
+
+/**
+ * True when `desired` (which carries its hash in {@link desiredHashAnnotation}) must be written
+ * to bring `live` to it:
+ * - the desired state changed since the last apply (the hash differs): applying it also removes
+ *   fields `sync` stopped returning, which a field-by-field comparison cannot see;
+ * - or someone changed a field Operon manages (a desired field differs in `live`), unless `live`
+ *   is exactly what the server returned for this desired state (normalised spellings).
+ */
+export function needsWrite(
+  desired: Record<string, unknown>,
+  hash: string,
+  live: Live,
+  memory: AppliedMemory,
+): boolean {
+  if (live.metadata?.annotations?.[desiredHashAnnotation] !== hash) return true;
+  if (memory.matches(live.metadata?.uid, hash, live.metadata?.resourceVersion)) return false;
+  return !isSubset(desired, live);
+}

@@ -1,0 +1,171 @@
+/**
+ * Kubernetes Events (`events.k8s.io/v1`) about parents: sync errors, child changes, conflicts,
+ * finalizer outcomes. Repeats are folded into one Event's `series` and written at most once a
+ * minute, and each object gets a small budget, so a failing parent cannot flood the API server.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { KubeClient } from "../client/client.ts";
+import type { KubeObject } from "../resources/object.ts";
+
+const EventType = {
+  apiVersion: "events.k8s.io/v1",
+  kind: "Event",
+  plural: "events",
+  namespaced: true,
+} as const;
+
+export interface EventInput {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+  action?: string;
+}
+
+export interface EventRecorderOptions {
+  client: KubeClient;
+  /** Reported as `reportingController` (`operon.dev/<name>`) and in `reportingInstance`. */
+  controller: string;
+  /** Events per object allowed in a burst. Default 25. */
+  burst?: number;
+  /** One more event per object per this many ms. Default 5 minutes (client-go's spam filter). */
+  refillMs?: number;
+  /** Repeats of the same event update its series at most this often. Default 60 s. */
+  seriesIntervalMs?: number;
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+interface SeriesState {
+  name: string;
+  namespace: string;
+  count: number;
+  lastWrite: number;
+  firstSeen: number;
+  dirty: boolean;
+}
+
+const maxNoteBytes = 1024;
+const maxTracked = 4096;
+/** After this long a repeat starts a new Event rather than extending the old series. */
+const seriesLifetimeMs = 30 * 60_000;
+
+function microTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}000Z`;
+}
+
+export class EventRecorder {
+  readonly #options: EventRecorderOptions;
+  readonly #series = new Map<string, SeriesState>();
+  readonly #budgets = new Map<string, { tokens: number; updated: number }>();
+  readonly #instance: string;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(options: EventRecorderOptions) {
+    this.#options = options;
+    this.#instance = `${options.controller}-${hostname()}`.slice(0, 128);
+  }
+
+  #now(): number {
+    return this.#options.now?.() ?? Date.now();
+  }
+
+  #allow(uid: string): boolean {
+    const burst = this.#options.burst ?? 25;
+    const refill = this.#options.refillMs ?? 300_000;
+    const now = this.#now();
+    const budget = this.#budgets.get(uid) ?? { tokens: burst, updated: now };
+    budget.tokens = Math.min(burst, budget.tokens + (now - budget.updated) / refill);
+    budget.updated = now;
+    this.#budgets.set(uid, budget);
+    if (this.#budgets.size > maxTracked) this.#budgets.delete(this.#budgets.keys().next().value!);
+    if (budget.tokens < 1) return false;
+    budget.tokens -= 1;
+    return true;
+  }
+
+  /** Records an event about `regarding`. Never throws; failures go to `onError`. */
+  record(regarding: KubeObject, event: EventInput): void {
+    const uid =
+      regarding.metadata.uid ??
+      `${regarding.kind}/${regarding.metadata.namespace}/${regarding.metadata.name}`;
+    const note = truncate(event.message);
+    const action = event.action ?? event.reason;
+    const key = `${uid}\u0000${event.type}\u0000${event.reason}\u0000${action}\u0000${note}`;
+    const now = this.#now();
+    const series = this.#series.get(key);
+    if (series && now - series.firstSeen < seriesLifetimeMs) {
+      series.count++;
+      series.dirty = true;
+      if (now - series.lastWrite >= (this.#options.seriesIntervalMs ?? 60_000)) {
+        series.lastWrite = now;
+        series.dirty = false;
+        this.#track(this.#patchSeries(series, now));
+      }
+      return;
+    }
+    if (!this.#allow(uid)) return;
+    const namespace = regarding.metadata.namespace ?? "default";
+    const name = `${regarding.metadata.name}.${randomBytes(8).toString("hex")}`;
+    this.#series.set(key, {
+      name,
+      namespace,
+      count: 1,
+      lastWrite: now,
+      firstSeen: now,
+      dirty: false,
+    });
+    if (this.#series.size > maxTracked) this.#series.delete(this.#series.keys().next().value!);
+    this.#track(
+      this.#options.client
+        .create(EventType, {
+          metadata: { name, namespace },
+          eventTime: microTime(now),
+          reportingController: `operon.dev/${this.#options.controller}`,
+          reportingInstance: this.#instance,
+          action,
+          reason: event.reason,
+          type: event.type,
+          note,
+          regarding: {
+            apiVersion: regarding.apiVersion,
+            kind: regarding.kind,
+            name: regarding.metadata.name,
+            namespace: regarding.metadata.namespace,
+            uid: regarding.metadata.uid,
+            resourceVersion: regarding.metadata.resourceVersion,
+          },
+        } as never)
+        .then(() => undefined),
+    );
+  }
+
+  async #patchSeries(series: SeriesState, now: number): Promise<void> {
+    await this.#options.client.patch(
+      EventType,
+      series.name,
+      { series: { count: series.count, lastObservedTime: microTime(now) } } as never,
+      { namespace: series.namespace, type: "merge" },
+    );
+  }
+
+  #track(promise: Promise<void>): void {
+    const tracked = promise.catch((error: unknown) => this.#options.onError?.(error));
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+  }
+
+  /** Waits for events being written (on shutdown, and in tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#pending]);
+  }
+}
+
+function truncate(message: string): string {
+  const bytes = Buffer.from(message);
+  if (bytes.length <= maxNoteBytes) return message;
+  return `${bytes
+    .subarray(0, maxNoteBytes - 3)
+    .toString()
+    .replace(/\uFFFD$/, "")}...`;
+}

@@ -1,0 +1,251 @@
+/**
+ * Runs one declared operator: informers for the parent, child and related types (shared with
+ * other operators through the factory), a controller that maps their events to parent keys, and
+ * the reconciler for each key.
+ */
+
+import type { Informer } from "../cache/informer.ts";
+import type { InformerFactory } from "../cache/shared-informers.ts";
+import type { KubeClient } from "../client/client.ts";
+import { Controller, type TriggerReason } from "../controller/controller.ts";
+import type { WorkQueueMetrics } from "../queue/index.ts";
+import type { KubeObject, ResourceType } from "../resources/object.ts";
+import { objectKey } from "../resources/object.ts";
+import type { Operator, RelatedDeclaration } from "./declaration.ts";
+import type { ChildTypeInfo } from "./desired.ts";
+import { AppliedMemory } from "./drift.ts";
+import { EventRecorder } from "./events.ts";
+import { managedByLabel, parentKeyOf } from "./ownership.ts";
+import { type OperatorLogger, ParentReconciler, type SyncOutcome } from "./reconciler.ts";
+
+export interface OperatorRuntimeOptions {
+  client: KubeClient;
+  informers: InformerFactory;
+  logger: OperatorLogger;
+  queueMetrics?: WorkQueueMetrics;
+  onOutcome?: (key: string, outcome: SyncOutcome) => void;
+}
+
+const defaultResyncMs = 10 * 60_000;
+
+function labelsMatch(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!selector) return false;
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+/** The parent changed in a way that needs a sync: not for status-only writes (Operon's own). */
+function parentNeedsSync(old: KubeObject, object: KubeObject): boolean {
+  const a = old.metadata;
+  const b = object.metadata;
+  if (a.generation !== b.generation || a.generation === undefined) {
+    // Kinds without generation (no status subresource) change it never: compare everything
+    // but status instead.
+    if (a.generation === undefined) {
+      const { status: _old, metadata: _m1, ...restOld } = old;
+      const { status: _new, metadata: _m2, ...restNew } = object;
+      if (JSON.stringify(restOld) !== JSON.stringify(restNew)) return true;
+    } else {
+      return true;
+    }
+  }
+  return (
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    JSON.stringify(a.labels) !== JSON.stringify(b.labels) ||
+    JSON.stringify(a.annotations) !== JSON.stringify(b.annotations) ||
+    JSON.stringify(a.finalizers) !== JSON.stringify(b.finalizers)
+  );
+}
+
+export class OperatorRuntime {
+  readonly operator: Operator;
+  readonly memory = new AppliedMemory();
+  readonly recorder: EventRecorder;
+  readonly #options: OperatorRuntimeOptions;
+  #controller: Controller | undefined;
+
+  constructor(operator: Operator, options: OperatorRuntimeOptions) {
+    this.operator = operator;
+    this.#options = options;
+    this.recorder = new EventRecorder({
+      client: options.client,
+      controller: operator.name,
+      onError: (error) => options.logger.debug({ err: error }, "could not record an event"),
+    });
+  }
+
+  async #namespaced(type: ResourceType): Promise<boolean> {
+    if (type.namespaced !== undefined) return type.namespaced;
+    return (await this.#options.client.discovery.resourceFor(type)).namespaced;
+  }
+
+  /** Sets up informers and the controller. Call before the informer factory starts. */
+  async setup(): Promise<void> {
+    const { operator } = this;
+    const { informers, client, logger } = this.#options;
+    const parentNamespaced = await this.#namespaced(operator.parent);
+    const scope = (namespaced: boolean) =>
+      namespaced && operator.namespace ? { namespace: operator.namespace } : {};
+
+    const parents = informers.informer(operator.parent, scope(parentNamespaced));
+    const childTypes = new Map<string, ChildTypeInfo>();
+    const childInformers = new Map<string, Informer<KubeObject>>();
+    for (const [group, declaration] of operator.childTypes) {
+      const namespaced = await this.#namespaced(declaration.type);
+      childTypes.set(`${declaration.type.apiVersion}/${declaration.type.kind}`, {
+        group,
+        type: declaration.type,
+        strategy: declaration.strategy,
+        namespaced,
+      });
+      // Only objects carrying this operator's label are cached: a cluster's worth of ConfigMaps
+      // would cost memory for nothing. Lookups of other names go to the server.
+      childInformers.set(
+        group,
+        informers.informer(declaration.type, {
+          ...scope(namespaced),
+          labelSelector: `${managedByLabel}=${operator.name}`,
+        }),
+      );
+    }
+
+    const relatedInformers = new Map<
+      string,
+      { declaration: RelatedDeclaration; informer: Informer<KubeObject>; namespaced: boolean }
+    >();
+    for (const [name, declaration] of Object.entries(operator.related ?? {})) {
+      const namespaced = await this.#namespaced(declaration.type);
+      const informer = informers.informer(declaration.type, {
+        ...(declaration.namespace ? { namespace: declaration.namespace } : scope(namespaced)),
+        ...(declaration.labelSelector ? { labelSelector: declaration.labelSelector } : {}),
+      });
+      relatedInformers.set(name, { declaration, informer, namespaced });
+    }
+
+    const reconciler = new ParentReconciler({
+      operator,
+      client,
+      childTypes,
+      parentNamespaced,
+      memory: this.memory,
+      recorder: this.recorder,
+      logger,
+      ...(this.#options.onOutcome ? { onOutcome: this.#options.onOutcome } : {}),
+      sources: {
+        parents: parents.store,
+        children: new Map([...childInformers].map(([group, informer]) => [group, informer.store])),
+        related: (parent) => {
+          const result: Record<string, KubeObject[]> = {};
+          for (const [name, { declaration, informer, namespaced }] of relatedInformers) {
+            let objects =
+              namespaced &&
+              parent.metadata.namespace &&
+              !declaration.namespace &&
+              !declaration.selectorFrom &&
+              !declaration.select
+                ? informer.store.byIndex("namespace", parent.metadata.namespace)
+                : informer.store.list();
+            if (declaration.selectorFrom) {
+              const selector = declaration.selectorFrom(parent);
+              objects = objects.filter((object) => labelsMatch(selector, object.metadata.labels));
+            }
+            if (declaration.select)
+              objects = objects.filter((object) => declaration.select!(parent, object));
+            result[name] = objects;
+          }
+          return result;
+        },
+      },
+    });
+
+    const controller = new Controller({
+      name: operator.name,
+      reconcile: reconciler.reconcile,
+      concurrency: operator.concurrency ?? 8,
+      debounceMs: operator.debounceMs ?? 0,
+      resyncPeriodMs:
+        operator.resyncPeriodMs === 0 ? undefined : (operator.resyncPeriodMs ?? defaultResyncMs),
+      ...(this.#options.queueMetrics ? { metrics: this.#options.queueMetrics } : {}),
+      onError: (key, error, retry) =>
+        logger.debug(
+          { parent: key, failures: retry.failures, retryInMs: retry.retryInMs, err: error },
+          `will retry ${key}`,
+        ),
+    });
+    controller.watchPrimary(parents, parentNeedsSync);
+    for (const informer of childInformers.values()) {
+      const ownReason = (object: KubeObject, deleted: boolean): TriggerReason =>
+        this.memory.isOwnWrite(object.metadata.uid, object.metadata.resourceVersion, deleted)
+          ? "own-write"
+          : "owned-changed";
+      controller.watchMapped(
+        informer,
+        (object) => {
+          const key = parentKeyOf(object, operator.parent, parentNamespaced);
+          return key ? [key] : [];
+        },
+        ownReason,
+      );
+    }
+    for (const { declaration, informer } of relatedInformers.values()) {
+      controller.watchMapped(
+        informer,
+        (object) => this.#mapRelated(declaration, object, parents, parentNamespaced),
+        "related-changed",
+      );
+    }
+    this.#controller = controller;
+  }
+
+  #mapRelated(
+    declaration: RelatedDeclaration,
+    object: KubeObject,
+    parents: Informer<KubeObject>,
+    parentNamespaced: boolean,
+  ): Iterable<string> {
+    if (declaration.mapToParents) return declaration.mapToParents(object);
+    const candidates =
+      parentNamespaced &&
+      object.metadata.namespace &&
+      !declaration.selectorFrom &&
+      !declaration.select
+        ? parents.store.byIndex("namespace", object.metadata.namespace)
+        : parents.store.list();
+    const keys: string[] = [];
+    for (const parent of candidates) {
+      if (
+        declaration.selectorFrom &&
+        !labelsMatch(declaration.selectorFrom(parent), object.metadata.labels)
+      )
+        continue;
+      if (declaration.select && !declaration.select(parent, object)) continue;
+      keys.push(objectKey(parent));
+    }
+    return keys;
+  }
+
+  /** Starts reconciling once the informers have synced. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (!this.#controller)
+      throw new Error(`operator ${this.operator.name}: call setup() before start()`);
+    await this.#controller.start(signal);
+  }
+
+  /** Queues a parent key by hand. */
+  enqueue(key: string): void {
+    this.#controller?.enqueue(key, "manual");
+  }
+
+  /** Stops taking work and waits for running syncs; true when they all finished in time. */
+  async shutdown(timeoutMs?: number): Promise<boolean> {
+    const drained = (await this.#controller?.shutdown(timeoutMs)) ?? true;
+    await this.recorder.flush();
+    return drained;
+  }
+
+  stats(): { queued: number; delayed: number; running: number } {
+    return this.#controller?.stats() ?? { queued: 0, delayed: 0, running: 0 };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Running operators in tests: in-process against the local control plane, with the sync outcomes
+ * and errors of each parent at hand, API writes counted, and waits that poll until the cluster
+ * reaches a state.
+ */
+
+import { silentLogger } from "../cache/logger.ts";
+import { KubeClient } from "../client/client.ts";
+import { isNotFound } from "../client/errors.ts";
+import type { RequestMetric } from "../client/request.ts";
+import { Manager } from "../manager/manager.ts";
+import type { Operator } from "../operator/declaration.ts";
+import type { SyncOutcome } from "../operator/reconciler.ts";
+import type { KubeObject, ResourceType } from "../resources/object.ts";
+import type { ControlPlane } from "./control-plane.ts";
+
+/** Options of {@link runOperator}. */
+export interface RunOperatorOptions {
+  /** The control plane; default: `testControlPlane()`. */
+  plane?: ControlPlane;
+  /** Kubeconfig to run the operator with (e.g. a restricted ServiceAccount's); default: admin. */
+  kubeconfigPath?: string;
+  /** Log sync details to stderr (or set OPERON_TEST_LOG=1). */
+  log?: boolean;
+}
+
+/** A write request the operator made. */
+export interface RecordedWrite {
+  verb: string;
+  resource: string;
+  subresource: string;
+  code: number;
+}
+
+const writeVerbs = new Set(["create", "update", "patch", "apply", "delete", "deletecollection"]);
+
+/** An operator running in this process; see {@link runOperator}. */
+export interface OperatorHarness {
+  readonly manager: Manager;
+  /** The client the operator uses (its requests are counted). */
+  readonly client: KubeClient;
+  /** Every sync outcome so far for a parent key (`namespace/name`). */
+  outcomes(key: string): SyncOutcome[];
+  /** The errors of a parent's syncs so far. */
+  errors(key: string): Error[];
+  /** Write requests the operator made since the start or the last `resetWrites()`. */
+  writes(): RecordedWrite[];
+  resetWrites(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts operators in-process and resolves once their caches are synced.
+ *
+ * @example
+ * const plane = await testControlPlane();
+ * const namespace = await plane.createNamespace();
+ * const harness = await runOperator(echoOperator, { plane });
+ * // create parents with plane's kubeconfig, then:
+ * await eventually(() => harness.client.get(Service, "echo", { namespace }));
+ * await harness.stop();
+ */
+export async function runOperator(
+  operators: Operator | Operator[],
+  options: RunOperatorOptions = {},
+): Promise<OperatorHarness> {
+  const plane = options.plane ?? (await (await import("./shared.ts")).testControlPlane());
+  const recorded: RecordedWrite[] = [];
+  const client = await KubeClient.fromKubeConfig({
+    kubeconfig: options.kubeconfigPath ?? plane.kubeconfigPath,
+    metrics: {
+      request(metric: RequestMetric) {
+        if (writeVerbs.has(metric.verb)) {
+          recorded.push({
+            verb: metric.verb,
+            resource: metric.resource,
+            subresource: metric.subresource,
+            code: metric.code,
+          });
+        }
+      },
+    },
+  });
+  const outcomes = new Map<string, SyncOutcome[]>();
+  const log = options.log ?? process.env.OPERON_TEST_LOG === "1";
+  const manager = new Manager({
+    client,
+    ...(log ? {} : { logger: silentLogger }),
+    gracefulShutdownMs: 10_000,
+    onOutcome: (operator, key, outcome) => {
+      const id = `${key}`;
+      const list = outcomes.get(id) ?? [];
+      list.push(outcome);
+      outcomes.set(id, list);
+      if (log && outcome.error)
+        process.stderr.write(`[${operator}] ${key}: ${outcome.error.message}\n`);
+    },
+  });
+  manager.add(...(Array.isArray(operators) ? operators : [operators]));
+  await manager.start();
+  return {
+    manager,
+    client,
+    outcomes: (key) => outcomes.get(key) ?? [],
+    errors: (key) =>
+      (outcomes.get(key) ?? []).flatMap((outcome) => (outcome.error ? [outcome.error] : [])),
+    writes: () => [...recorded],
+    resetWrites: () => {
+      recorded.length = 0;
+    },
+    stop: async () => {
+      await manager.stop();
+      await client.close();
+    },
+  };
+}
+
+/**
+ * Polls `check` until it returns something other than `undefined`/`false` (or stops throwing),
+ * and returns that. Fails with the last error or `message` after `timeoutMs` (default 60 s).
+ *
+ * @example
+ * const service = await eventually(() => client.get(Service, "web", { namespace }));
+ * await eventually(async () => (await client.get(MyApp, "a", { namespace })).status?.ready === true);
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<Exclude<T, undefined | false>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
+      throw new Error(
+        `${options.message ?? "condition not reached"} within ${options.timeoutMs ?? 60_000} ms${detail}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+}
+
+/** Reads an object, or `undefined` when it does not exist. */
+export async function getOrUndefined<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType<T>,
+  name: string,
+  namespace?: string,
+): Promise<T | undefined> {
+  try {
+    return await client.get(type, name, namespace ? { namespace } : {});
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
