@@ -121,10 +121,13 @@ export const clusterServe: Command = {
       removeDirOnStop: false,
       nodes: Number(values.nodes ?? 2),
     });
+    // Signal listeners alone do not keep Node's event loop alive; the timer does.
+    const keepAlive = setInterval(() => {}, 60_000);
     await new Promise<void>((resolve) => {
       process.once("SIGTERM", () => resolve());
       process.once("SIGINT", () => resolve());
     });
+    clearInterval(keepAlive);
     await rm(stateFile(), { force: true });
     await plane.stop();
     await rm(dir, { recursive: true, force: true });

@@ -13,9 +13,13 @@ import {
 } from "./cluster.ts";
 import { type Command, formatHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { demo } from "./demo.ts";
+import { install } from "./install.ts";
+import { run } from "./run.ts";
 
 const commands: Command[] = [
   demo,
+  run,
+  install,
   clusterUp,
   clusterDown,
   clusterStatus,

@@ -155,7 +155,10 @@ export class Manager {
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     await this.start();
+    // Signal listeners alone do not keep Node's event loop alive.
+    const keepAlive = setInterval(() => {}, 60_000);
     const signal = await stopped;
+    clearInterval(keepAlive);
     this.logger.info({ signal }, "shutting down");
     await this.stop();
   }
