@@ -1,0 +1,220 @@
+/**
+ * Runs one webhook's handler for one admission request and turns whatever happens into an
+ * `AdmissionResponse`: a decision, a denial (also for a handler that throws), or a JSON patch for
+ * a mutation. Has no HTTP in it, so every outcome is unit-tested directly.
+ *
+ * A handler that outlives its deadline is abandoned (`AdmissionAbandoned`) rather than denied: the
+ * server then answers with an HTTP error, which the API server treats as a failed call, so the
+ * webhook's `failurePolicy` decides, as it would had the API server timed out first.
+ *
+ * @module
+ */
+import type { KubeObject } from "../resources/object.ts";
+import { isDenied } from "./denied.ts";
+import { createJsonPatch } from "./json-patch.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { allowedResponse, deniedResponse } from "./review.ts";
+import type {
+  AdmissionContext,
+  AdmissionContextBase,
+  AdmissionRequest,
+  AdmissionResponse,
+} from "./types.ts";
+import type { Webhook } from "./webhook.ts";
+
+/** Options of {@link admit}. */
+export interface AdmitOptions {
+  /** Cancels the call from outside (the client hung up, the server is closing). */
+  signal?: AbortSignal;
+  /** Deadline for the handler; default the webhook's `timeoutSeconds`. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The handler did not produce an answer that is still wanted: it outlived its deadline, or the
+ * call was cancelled. Not a decision: the server answers with `httpStatus` and the API server
+ * applies the webhook's failure policy.
+ */
+export class AdmissionAbandoned extends Error {
+  readonly httpStatus: number;
+
+  constructor(message: string, httpStatus: number) {
+    super(message);
+    this.name = "AdmissionAbandoned";
+    this.httpStatus = httpStatus;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/** A JSON value as it will be sent: drops `undefined` members, turns Dates into strings. */
+function asSent(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
+}
+
+function buildContext(
+  request: AdmissionRequest,
+  object: unknown,
+  signal: AbortSignal,
+  warnings: string[],
+): AdmissionContext<KubeObject> {
+  const operation = request.operation;
+  const base: AdmissionContextBase = {
+    userInfo: request.userInfo ?? {},
+    dryRun: request.dryRun === true,
+    name: request.name ?? "",
+    namespace: request.namespace || undefined,
+    request,
+    signal,
+    warn: (message) => {
+      warnings.push(String(message));
+    },
+  };
+  const hasObject = operation === "CREATE" || operation === "UPDATE";
+  const hasOldObject = operation === "UPDATE" || operation === "DELETE";
+  // The API server sends `null` for absent objects; handlers see `undefined` only.
+  return {
+    ...base,
+    operation,
+    object: hasObject ? (object ?? undefined) : undefined,
+    oldObject: hasOldObject ? (request.oldObject ?? undefined) : undefined,
+  } as AdmissionContext<KubeObject>;
+}
+
+async function decide(
+  webhook: Webhook,
+  request: AdmissionRequest,
+  signal: AbortSignal,
+  warnings: string[],
+): Promise<AdmissionResponse> {
+  if (webhook.admission === "validating") {
+    const context = buildContext(request, request.object, signal, warnings);
+    const result: unknown = await webhook.validate(context);
+    if (result === undefined) return allowedResponse(request.uid, { warnings });
+    if (!isRecord(result) || typeof result.allowed !== "boolean") {
+      throw new TypeError(
+        `validate returned ${JSON.stringify(result)}; expected nothing, { allowed: true } or { allowed: false, reason }`,
+      );
+    }
+    if (Array.isArray(result.warnings)) warnings.push(...result.warnings.map(String));
+    if (result.allowed) return allowedResponse(request.uid, { warnings });
+    const reason =
+      typeof result.reason === "string" && result.reason
+        ? result.reason
+        : "denied without a reason";
+    const code = typeof result.code === "number" ? result.code : undefined;
+    return deniedResponse(request.uid, reason, { code, warnings });
+  }
+
+  // Mutating: the handler works on its own copy; the original is kept to diff against.
+  const original = request.object;
+  const copy = isRecord(original) ? structuredClone(original) : undefined;
+  const context = buildContext(request, copy, signal, warnings);
+  const result: unknown = await webhook.mutate(context);
+  // DELETE and CONNECT carry no object to patch; the handler ran only to refuse or warn.
+  if (context.object === undefined) return allowedResponse(request.uid, { warnings });
+  const mutated = result === undefined ? copy : result;
+  if (!isRecord(mutated)) {
+    throw new TypeError(`mutate returned ${JSON.stringify(result)}; expected the (changed) object`);
+  }
+  const patch = createJsonPatch(original, asSent(mutated));
+  return allowedResponse(request.uid, { warnings, patch });
+}
+
+/**
+ * Runs `webhook`'s handler for `request` and returns the response to send:
+ * - the handler's decision, with its warnings (and a JSON patch for a mutation);
+ * - a denial with the handler's reason and code when it throws `Denied`;
+ * - a denial with code 500 naming the webhook and the error when it throws anything else (logged);
+ *
+ * and throws {@link AdmissionAbandoned} when the deadline passes or `signal` aborts first. The
+ * handler's own `signal` aborts then, and also once the answer is sent, so work it started and
+ * tied to the signal never outlives the request.
+ *
+ * @example
+ * const response = await admit(requireOwner, request, { timeoutMs: 5_000 });
+ * // { uid: request.uid, allowed: false, status: { code: 403, message: "data.owner is required", ... } }
+ */
+export async function admit(
+  webhook: Webhook,
+  request: AdmissionRequest,
+  options: AdmitOptions = {},
+): Promise<AdmissionResponse> {
+  const logger = options.logger ?? silentLogger;
+  const timeoutMs = options.timeoutMs ?? webhook.timeoutSeconds * 1000;
+  const fields = {
+    webhook: webhook.name,
+    uid: request.uid,
+    operation: request.operation,
+    kind: request.kind?.kind,
+    namespace: request.namespace,
+    name: request.name,
+  };
+
+  const external = options.signal;
+  if (external?.aborted) {
+    throw new AdmissionAbandoned(`webhook "${webhook.name}": the request was cancelled`, 503);
+  }
+  const controller = new AbortController();
+  const cancel = () => controller.abort(external?.reason);
+  external?.addEventListener("abort", cancel, { once: true });
+
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    const abandon = () =>
+      reject(new AdmissionAbandoned(`webhook "${webhook.name}": the request was cancelled`, 503));
+    controller.signal.addEventListener("abort", abandon, { once: true });
+    timer = setTimeout(() => {
+      reject(
+        new AdmissionAbandoned(
+          `webhook "${webhook.name}" did not answer within ${timeoutMs / 1000}s`,
+          504,
+        ),
+      );
+      controller.abort(new DOMException("the webhook's deadline passed", "TimeoutError"));
+    }, timeoutMs);
+  });
+
+  const warnings: string[] = [];
+  try {
+    const response = await Promise.race([
+      decide(webhook, request, controller.signal, warnings),
+      stopped,
+    ]);
+    logger.debug(
+      { ...fields, allowed: response.allowed, patched: Boolean(response.patch) },
+      "admission decided",
+    );
+    return response;
+  } catch (error) {
+    if (error instanceof AdmissionAbandoned) {
+      logger.warn({ ...fields, timeoutMs }, error.message);
+      throw error;
+    }
+    if (isDenied(error)) {
+      warnings.push(...error.warnings);
+      logger.debug({ ...fields, reason: error.reason }, "admission denied");
+      return deniedResponse(request.uid, error.reason, { code: error.code, warnings });
+    }
+    logger.error({ ...fields, err: error }, "webhook handler failed");
+    return deniedResponse(
+      request.uid,
+      `internal error in webhook "${webhook.name}": ${errorMessage(error)}`,
+      { code: 500, warnings },
+    );
+  } finally {
+    clearTimeout(timer);
+    external?.removeEventListener("abort", cancel);
+    if (!controller.signal.aborted) {
+      controller.abort(new DOMException("the admission request is finished", "AbortError"));
+    }
+  }
+}
