@@ -32,18 +32,18 @@ export interface RelatedDeclaration<
    * Parents an object concerns, as `namespace/name` keys (`name` for a cluster-scoped parent).
    * Called for every change of a related object.
    */
-  readonly mapToParents?: (object: T) => Iterable<string>;
+  mapToParents?(object: T): Iterable<string>;
   /**
    * Which related objects reach `sync` for a parent. Default: all objects of the type in the
    * parent's namespace (namespaced types) or all of them (cluster-scoped types).
    */
-  readonly select?: (parent: P, object: T) => boolean;
+  select?(parent: P, object: T): boolean;
   /**
    * Alternatively to `mapToParents` + `select`: a label selector (as a `matchLabels` map) read
    * from the parent, e.g. `(parent) => parent.spec.selector`. Related objects whose labels match
    * reach `sync`, and a change of such an object queues the parents that select it.
    */
-  readonly selectorFrom?: (parent: P) => Record<string, string> | undefined;
+  selectorFrom?(parent: P): Record<string, string> | undefined;
 }
 
 type ChildSpec = ResourceType<KubeObject> | ChildDeclaration<KubeObject>;
@@ -89,13 +89,13 @@ export interface ParentEvent {
 export interface SyncRequest<
   P extends KubeObject,
   C extends Record<string, ChildSpec>,
-  R extends Record<string, RelatedDeclaration<KubeObject, P>>,
+  R extends Record<string, KubeObject>,
 > {
   readonly parent: P;
   /** Children the parent controls, grouped by the names given in `children`. */
   readonly children: { readonly [K in keyof C]: ChildGroup<ObjectOfSpec<C[K]>> };
   /** Related objects that concern the parent, grouped by the names given in `related`. */
-  readonly related: { readonly [K in keyof R]: readonly ObjectOfSpec<R[K]>[] };
+  readonly related: { readonly [K in keyof R]: readonly R[K][] };
   readonly reasons: ReadonlySet<SyncReason>;
   /** Consecutive failures before this call. */
   readonly attempt: number;
@@ -156,15 +156,15 @@ export interface FinalizeResult<P extends KubeObject> {
 export interface OperatorDeclaration<
   P extends KubeObject,
   C extends Record<string, ChildSpec>,
-  R extends Record<string, RelatedDeclaration<KubeObject, P>>,
+  R extends Record<string, KubeObject>,
 > {
   /** Names the field manager, the managed-by label, the finalizer and the metrics. DNS-1123 label. */
   name: string;
   parent: ResourceType<P>;
   /** Child types, by a name of your choice: a type (strategy `apply`) or `{ type, strategy }`. */
   children?: C;
-  /** Related types, by a name of your choice. */
-  related?: R;
+  /** Related types, by a name of your choice; `sync` receives their objects under the same names. */
+  related?: { [K in keyof R]: RelatedDeclaration<R[K], P> };
   /** Only parents (and children) in this namespace. Default: all namespaces. */
   namespace?: string;
   sync(request: SyncRequest<P, C, R>): SyncResult<P> | Promise<SyncResult<P>>;
@@ -182,10 +182,7 @@ export interface OperatorDeclaration<
 export interface Operator<
   P extends KubeObject = KubeObject,
   C extends Record<string, ChildSpec> = Record<string, ChildSpec>,
-  R extends Record<string, RelatedDeclaration<KubeObject, P>> = Record<
-    string,
-    RelatedDeclaration<KubeObject, P>
-  >,
+  R extends Record<string, KubeObject> = Record<string, KubeObject>,
 > extends OperatorDeclaration<P, C, R> {
   readonly kind: "Operator";
   /** Child declarations, normalised. */
@@ -218,10 +215,7 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function defineOperator<
   P extends KubeObject,
   const C extends Record<string, ChildSpec> = Record<never, ChildSpec>,
-  const R extends Record<string, RelatedDeclaration<KubeObject, P>> = Record<
-    never,
-    RelatedDeclaration<KubeObject, P>
-  >,
+  R extends Record<string, KubeObject> = Record<never, KubeObject>,
 >(declaration: OperatorDeclaration<P, C, R>): Operator<P, C, R> {
   if (!dns1123Label.test(declaration.name) || declaration.name.length > 50) {
     throw new Error(
@@ -249,7 +243,7 @@ export function defineOperator<
     seen.set(typeKey, name);
     childTypes.set(name, normalised);
   }
-  for (const [name, related] of Object.entries(declaration.related ?? {})) {
+  for (const [name, related] of Object.entries<RelatedDeclaration>(declaration.related ?? {})) {
     if (related.selectorFrom && related.mapToParents) {
       throw new Error(
         `operator "${declaration.name}": related "${name}" gives both selectorFrom and mapToParents; use one`,

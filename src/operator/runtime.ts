@@ -7,14 +7,14 @@
 import type { Informer } from "../cache/informer.ts";
 import type { InformerFactory } from "../cache/shared-informers.ts";
 import type { KubeClient } from "../client/client.ts";
-import { Controller, type TriggerReason } from "../controller/controller.ts";
+import { Controller, type Reconcile, type TriggerReason } from "../controller/controller.ts";
 import type { WorkQueueMetrics } from "../queue/index.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
 import type { Operator, RelatedDeclaration } from "./declaration.ts";
 import type { ChildTypeInfo } from "./desired.ts";
 import { AppliedMemory } from "./drift.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder, type EventRecorderOptions } from "./events.ts";
 import { managedByLabel, parentKeyOf } from "./ownership.ts";
 import { type OperatorLogger, ParentReconciler, type SyncOutcome } from "./reconciler.ts";
 
@@ -24,6 +24,10 @@ export interface OperatorRuntimeOptions {
   logger: OperatorLogger;
   queueMetrics?: WorkQueueMetrics;
   onOutcome?: (key: string, outcome: SyncOutcome) => void;
+  /** Wraps the reconcile function the controller runs (the manager measures and watches it). */
+  instrument?: (reconcile: Reconcile) => Reconcile;
+  /** Aggregation and rate limits of the operator's Events. */
+  events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
 }
 
 const defaultResyncMs = 10 * 60_000;
@@ -63,13 +67,17 @@ export class OperatorRuntime {
   readonly operator: Operator;
   readonly memory = new AppliedMemory();
   readonly recorder: EventRecorder;
+  /** Most parents synced at once. */
+  readonly concurrency: number;
   readonly #options: OperatorRuntimeOptions;
   #controller: Controller | undefined;
 
   constructor(operator: Operator, options: OperatorRuntimeOptions) {
     this.operator = operator;
     this.#options = options;
+    this.concurrency = operator.concurrency ?? 8;
     this.recorder = new EventRecorder({
+      ...options.events,
       client: options.client,
       controller: operator.name,
       onError: (error) => options.logger.debug({ err: error }, "could not record an event"),
@@ -162,8 +170,8 @@ export class OperatorRuntime {
 
     const controller = new Controller({
       name: operator.name,
-      reconcile: reconciler.reconcile,
-      concurrency: operator.concurrency ?? 8,
+      reconcile: this.#options.instrument?.(reconciler.reconcile) ?? reconciler.reconcile,
+      concurrency: this.concurrency,
       debounceMs: operator.debounceMs ?? 0,
       resyncPeriodMs:
         operator.resyncPeriodMs === 0 ? undefined : (operator.resyncPeriodMs ?? defaultResyncMs),
