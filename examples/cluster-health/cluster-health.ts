@@ -13,10 +13,16 @@ export const ClusterHealth = defineResource({
   scope: "Cluster",
   description: "Counts the healthy Nodes among those a label selector picks.",
   spec: Type.Object({
-    nodeSelector: Type.Optional(K8s.Map(Type.String(), { description: "Labels a Node must have to count; empty selects every Node." })),
+    nodeSelector: Type.Optional(
+      K8s.Map(Type.String(), {
+        description: "Labels a Node must have to count; empty selects every Node.",
+      }),
+    ),
   }),
   status: K8s.Status({
-    healthy: Type.Optional(Type.Integer({ description: "Selected Nodes whose Ready condition is True." })),
+    healthy: Type.Optional(
+      Type.Integer({ description: "Selected Nodes whose Ready condition is True." }),
+    ),
     total: Type.Optional(Type.Integer({ description: "Selected Nodes." })),
   }),
   printerColumns: [
@@ -32,11 +38,15 @@ export default defineOperator({
     nodes: {
       type: Node,
       select: (parent, node) =>
-        Object.entries(parent.spec.nodeSelector ?? {}).every(([key, value]) => node.metadata.labels?.[key] === value),
+        Object.entries(parent.spec.nodeSelector ?? {}).every(
+          ([key, value]) => node.metadata.labels?.[key] === value,
+        ),
     },
   },
   sync({ related }) {
-    const healthy = related.nodes.filter((node) => isConditionTrue(node.status?.conditions, "Ready")).length;
+    const healthy = related.nodes.filter((node) =>
+      isConditionTrue(node.status?.conditions, "Ready"),
+    ).length;
     return { status: { healthy, total: related.nodes.length } };
   },
 });

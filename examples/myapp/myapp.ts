@@ -2,7 +2,7 @@
  * MyApp: a Deployment and a Service from three fields. The status reports the Deployment's ready
  * replicas and a `Ready` condition that is true once all replicas are ready.
  */
-import { defineOperator, defineResource, Deployment, K8s, Service, Type } from "operon";
+import { Deployment, defineOperator, defineResource, K8s, Service, Type } from "operon";
 
 export const MyApp = defineResource({
   group: "apps.example.com",
@@ -11,11 +11,22 @@ export const MyApp = defineResource({
   plural: "myapps",
   shortNames: ["app"],
   scope: "Namespaced",
-  description: "A web application: a Deployment of `image` with `replicas` Pods behind a Service on `port`.",
+  description:
+    "A web application: a Deployment of `image` with `replicas` Pods behind a Service on `port`.",
   spec: Type.Object({
-    replicas: Type.Integer({ minimum: 0, maximum: 100, default: 1, description: "How many Pods run the application." }),
+    replicas: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 1,
+      description: "How many Pods run the application.",
+    }),
     image: Type.String({ minLength: 1, description: "The container image, e.g. nginx:1.27." }),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 8080, description: "The port the application listens on and the Service exposes." }),
+    port: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: 8080,
+      description: "The port the application listens on and the Service exposes.",
+    }),
   }),
   status: K8s.Status({
     readyReplicas: Type.Optional(Type.Integer({ description: "Pods ready to serve." })),
@@ -61,7 +72,11 @@ export default defineOperator({
             selector: { matchLabels: labels },
             template: {
               metadata: { labels },
-              spec: { containers: [{ name: "app", image, ports: [{ name: "http", containerPort: port }] }] },
+              spec: {
+                containers: [
+                  { name: "app", image, ports: [{ name: "http", containerPort: port }] },
+                ],
+              },
             },
           },
         },

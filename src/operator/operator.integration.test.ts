@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import echoServer, { EchoServer } from "../../examples/echo-server/echo-server.ts";
 import { KubeClient } from "../client/client.ts";
 import { installCustomResources } from "../manager/install.ts";
-import { ConfigMap, defineResource, K8s, Pod, Secret, Service, Type } from "../resources/index.ts";
+import { ConfigMap, Secret } from "../resources/index.ts";
 import type { KubeObject } from "../resources/object.ts";
 import { ClusterRole } from "../resources/rbac.ts";
 import type { ControlPlane } from "../testkit/control-plane.ts";
@@ -18,20 +17,7 @@ import { testControlPlane } from "../testkit/shared.ts";
 import { child, defineOperator } from "./declaration.ts";
 import { managedByLabel } from "./ownership.ts";
 import { syncedCondition } from "./status.ts";
-
-/** A parent type for these tests: `spec.data` becomes a ConfigMap's data. */
-const Bundle = defineResource({
-  group: "test.operon.dev",
-  version: "v1",
-  kind: "Bundle",
-  plural: "bundles",
-  scope: "Namespaced",
-  spec: Type.Object({
-    data: Type.Optional(K8s.Map(Type.String())),
-    mode: Type.Optional(Type.String()),
-  }),
-  status: K8s.Status({ keys: Type.Optional(Type.Integer()), note: Type.Optional(Type.String()) }),
-});
+import { Bundle } from "./testdata/bundle.ts";
 
 let plane: ControlPlane;
 let admin: KubeClient;
@@ -42,7 +28,7 @@ before(async () => {
     kubeconfig: plane.kubeconfigPath,
     fieldManager: "test-admin",
   });
-  await installCustomResources(admin, [Bundle, EchoServer]);
+  await installCustomResources(admin, [Bundle]);
 });
 
 after(async () => {
@@ -91,53 +77,6 @@ function mirrorOperator(
     ...(extra as object),
   });
 }
-
-describe("echo-server example", () => {
-  test("creates the Pod and Service, reports the Pod's phase, recreates the Pod on change", async () => {
-    const namespace = await plane.createNamespace("echo");
-    const harness = await runOperator(echoServer, { plane });
-    try {
-      await admin.create(EchoServer, {
-        metadata: { name: "hello", namespace },
-        spec: { message: "hi", port: 8080 },
-      });
-      const pod = await eventually(() => getOrUndefined(admin, Pod, "hello", namespace));
-      const service = await eventually(() => getOrUndefined(admin, Service, "hello", namespace));
-      for (const object of [pod, service]) {
-        const owner = object.metadata.ownerReferences?.[0];
-        assert.equal(owner?.kind, "EchoServer");
-        assert.equal(owner?.controller, true);
-        assert.equal(owner?.blockOwnerDeletion, true);
-        assert.equal(object.metadata.labels?.[managedByLabel], "echo-server");
-      }
-      assert.deepEqual(pod.spec?.containers?.[0]?.args, ["-text=hi", "-listen=:5678"]);
-      assert.equal(service.spec?.ports?.[0]?.port, 8080);
-      const parent = await eventually(async () => {
-        const current = await admin.get(EchoServer, "hello", { namespace });
-        return current.status?.podPhase === "Running" ? current : undefined;
-      });
-      assert.equal(parent.status?.observedGeneration, parent.metadata.generation);
-      assert.equal(condition(parent, syncedCondition)?.status, "True");
-
-      // A new message: the Pod is deleted and created again (a Pod's containers are immutable).
-      await admin.patch(EchoServer, "hello", { spec: { message: "bye" } }, { namespace });
-      const recreated = await eventually(async () => {
-        const current = await getOrUndefined(admin, Pod, "hello", namespace);
-        return current && current.metadata.uid !== pod.metadata.uid ? current : undefined;
-      });
-      assert.deepEqual(recreated.spec?.containers?.[0]?.args, ["-text=bye", "-listen=:5678"]);
-      const serviceAfter = await admin.get(Service, "hello", { namespace });
-      assert.equal(
-        serviceAfter.metadata.resourceVersion,
-        service.metadata.resourceVersion,
-        "the unchanged Service was not written",
-      );
-      assert.deepEqual(harness.errors(`${namespace}/hello`), []);
-    } finally {
-      await harness.stop();
-    }
-  });
-});
 
 describe("children", () => {
   test("a manual edit of a managed field is reverted and a deleted child comes back", async () => {

@@ -10,6 +10,8 @@
  *
  * @packageDocumentation
  */
+
+export { customTypesOf, installCustomResources } from "../manager/install.ts";
 export {
   type AssetPaths,
   type BinaryName,
@@ -26,5 +28,14 @@ export {
   type IdentityKubeconfig,
   startControlPlane,
 } from "./control-plane.ts";
+export {
+  eventually,
+  getOrUndefined,
+  type OperatorHarness,
+  type RecordedWrite,
+  type RunOperatorOptions,
+  runOperator,
+} from "./operator-harness.ts";
 export { testControlPlane } from "./shared.ts";
+export { callSync, type SyncInput } from "./sync-request.ts";
 export { controlPlaneVersions } from "./versions.ts";
