@@ -466,3 +466,43 @@ describe("finalizers", () => {
     }
   });
 });
+
+describe("permissions", () => {
+  test("a missing RBAC permission is reported with the verb and the resource", async () => {
+    const namespace = await plane.createNamespace("rbac");
+    const identity = await plane.kubeconfigFor({ serviceAccount: { namespace, name: "operator" } });
+    // Everything the operator needs except writing ConfigMaps.
+    await admin.create(
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", plural: "roles", namespaced: true },
+      {
+        metadata: { name: "operator", namespace },
+        rules: [
+          { apiGroups: ["test.operon.dev"], resources: ["bundles"], verbs: ["get", "list", "watch", "patch", "update"] },
+          { apiGroups: ["test.operon.dev"], resources: ["bundles/status"], verbs: ["get", "patch", "update"] },
+          { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+          { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+        ],
+      } as never,
+    );
+    await admin.create(
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true },
+      {
+        metadata: { name: "operator", namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "operator" },
+        subjects: [{ kind: "ServiceAccount", name: "operator", namespace }],
+      } as never,
+    );
+    const harness = await runOperator(mirrorOperator(namespace), { plane, kubeconfigPath: identity.path });
+    try {
+      await createBundle(namespace, "b", { data: { a: "1" } });
+      const found = await eventually(async () => {
+        const current = condition(await admin.get(Bundle, "b", { namespace }), syncedCondition);
+        return current?.reason === "ApplyFailed" ? current : undefined;
+      });
+      assert.match(found.message, /ConfigMap .*b: .*forbidden.*cannot patch resource "configmaps"/);
+      assert.match(found.message, new RegExp(`system:serviceaccount:${namespace}:operator`));
+    } finally {
+      await harness.stop();
+    }
+  });
+});
