@@ -1,88 +1,137 @@
 /**
- * `operon demo`: brings up the local control plane and shows a workload converging on it.
+ * `operon demo`: brings up the local control plane, runs the `myapp` example operator against it,
+ * and shows parents converging: Deployments and Services created, Pods becoming ready on the
+ * simulated nodes, a scale change followed, and no API writes once everything is converged.
  */
 
-import { AdminClient } from "../testkit/admin-client.ts";
-import { startControlPlane, waitFor } from "../testkit/control-plane.ts";
+import myapp, { MyApp } from "../../examples/myapp/myapp.ts";
+import { silentLogger } from "../cache/logger.ts";
+import { KubeClient } from "../client/client.ts";
+import { installCustomResources } from "../manager/install.ts";
+import { Manager } from "../manager/manager.ts";
+import { isConditionTrue } from "../resources/conditions.ts";
+import { startControlPlane } from "../testkit/control-plane.ts";
 import type { Command } from "./command.ts";
+
+const apps = [
+  { name: "shop", replicas: 3, image: "nginx:1.27" },
+  { name: "blog", replicas: 2, image: "ghost:5" },
+  { name: "api", replicas: 4, image: "node:24-alpine" },
+];
 
 export const demo: Command = {
   path: ["demo"],
-  summary: "Start a local control plane and watch a Deployment become ready on simulated nodes",
+  summary: "Run the myapp example operator on a local control plane and watch its apps converge",
   options: {
     keep: {
       type: "boolean",
-      description: "Keep the control plane running after the demo until Ctrl-C",
+      description: "Keep the control plane and the operator running until Ctrl-C",
       default: false,
     },
   },
   async run({ values, stdout }) {
     const say = (line: string) => stdout.write(`${line}\n`);
     const started = Date.now();
-    const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+    const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
+    say("Operon demo: the myapp operator (examples/myapp) on a local Kubernetes control plane");
     say(
-      "Starting a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, 2 simulated nodes)...",
+      `${at()} starting etcd, kube-apiserver, controller-manager, scheduler and 2 simulated nodes...`,
     );
     const plane = await startControlPlane({ nodes: 2 });
+    let writes = 0;
+    const client = await KubeClient.fromKubeConfig({
+      kubeconfig: plane.kubeconfigPath,
+      fieldManager: "operon-demo",
+    });
+    const operatorClient = await KubeClient.fromKubeConfig({
+      kubeconfig: plane.kubeconfigPath,
+      metrics: {
+        request: ({ verb }) => {
+          if (!["get", "list", "watch"].includes(verb)) writes++;
+        },
+      },
+    });
+    const manager = new Manager({ client: operatorClient, logger: silentLogger });
     try {
-      say(`[${elapsed()}] API server ready at ${plane.server}`);
-      say(`           kubeconfig: ${plane.kubeconfigPath}`);
+      say(`${at()} API server ready at ${plane.server}`);
+      await installCustomResources(client, [MyApp], { fieldManager: "operon-demo" });
+      say(`${at()} installed CustomResourceDefinition myapps.apps.example.com`);
+      manager.add(myapp);
+      await manager.start();
+      say(`${at()} operator "myapp" running (caches synced)`);
       const namespace = await plane.createNamespace("demo");
-      const { readFile } = await import("node:fs/promises");
-      const { parse } = await import("yaml");
-      const config = parse(await readFile(plane.kubeconfigPath, "utf8"));
-      const user = config.users[0].user;
-      const admin = new AdminClient(plane.server, {
-        ca: plane.caCertificatePem,
-        cert: Buffer.from(user["client-certificate-data"], "base64").toString(),
-        key: Buffer.from(user["client-key-data"], "base64").toString(),
-      });
-      const replicas = 3;
-      await admin.must("POST", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "web" },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: { containers: [{ name: "web", image: "nginx:1.27" }] },
-          },
-        },
-      });
-      say(`[${elapsed()}] created Deployment ${namespace}/web with ${replicas} replicas`);
-      let last = -1;
-      await waitFor(
-        async () => {
-          const deployment = (await admin.must(
-            "GET",
-            `/apis/apps/v1/namespaces/${namespace}/deployments/web`,
-          )) as { status?: { readyReplicas?: number } };
-          const ready = deployment.status?.readyReplicas ?? 0;
-          if (ready !== last) {
-            say(`[${elapsed()}] web: ${ready}/${replicas} replicas ready`);
-            last = ready;
-          }
-          return ready === replicas;
-        },
-        120_000,
-        async () => new Error(`the Deployment did not become ready (${last}/${replicas} ready)`),
+      for (const app of apps) {
+        await client.create(MyApp, {
+          metadata: { name: app.name, namespace },
+          spec: { replicas: app.replicas, image: app.image, port: 8080 },
+        });
+      }
+      say(
+        `${at()} created ${apps.length} MyApps in namespace ${namespace}: ${apps.map((a) => `${a.name} (${a.replicas} replicas)`).join(", ")}`,
       );
-      await admin.close();
+
+      const progress = async (want: Record<string, number>) => {
+        let last = "";
+        for (;;) {
+          const list = await client.list(MyApp, { namespace });
+          const line = list.items
+            .map(
+              (app) =>
+                `${app.metadata.name} ${app.status?.readyReplicas ?? 0}/${app.spec.replicas}`,
+            )
+            .sort()
+            .join("  ");
+          if (line !== last) {
+            say(`${at()} ready: ${line}`);
+            last = line;
+          }
+          const done = list.items.every(
+            (app) =>
+              app.status?.observedGeneration === app.metadata.generation &&
+              app.status?.readyReplicas === want[app.metadata.name!] &&
+              isConditionTrue(app.status?.conditions, "Ready"),
+          );
+          if (done && list.items.length === Object.keys(want).length) return;
+          if (Date.now() - started > 180_000)
+            throw new Error("the apps did not converge within 3 minutes");
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+      await progress(Object.fromEntries(apps.map((a) => [a.name, a.replicas])));
+      say(`${at()} all apps Ready: each has a Deployment and a Service owned by its MyApp`);
+
+      await client.patch(MyApp, "shop", { spec: { replicas: 5 } }, { namespace });
+      say(`${at()} scaled shop to 5 replicas`);
+      await progress(
+        Object.fromEntries(apps.map((a) => [a.name, a.name === "shop" ? 5 : a.replicas])),
+      );
+
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = writes;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const idleWrites = writes - before;
+      say(
+        `${at()} idle for 3 s with everything converged: ${idleWrites} API writes by the operator`,
+      );
       say("");
       say(
-        `Summary: control plane up, Deployment ${namespace}/web reached ${replicas}/${replicas} ready replicas in ${elapsed()}.`,
+        `Summary: ${apps.length} MyApps converged (Deployments and Services created, Pods Ready on simulated nodes), ` +
+          `a scale change followed, ${writes} API writes in total, ${idleWrites} while idle; ${((Date.now() - started) / 1000).toFixed(1)}s.`,
       );
       if (values.keep && process.stdin.isTTY && !process.env.CI) {
         say(
-          `The control plane keeps running: kubectl --kubeconfig ${plane.kubeconfigPath} get pods -A`,
+          `The control plane keeps running: kubectl --kubeconfig ${plane.kubeconfigPath} get myapps,deployments,pods -n ${namespace}`,
         );
-        say("Press Ctrl-C to stop it.");
+        say("Press Ctrl-C to stop.");
+        const keepAlive = setInterval(() => {}, 60_000);
         await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+        clearInterval(keepAlive);
       }
-      return 0;
+      return idleWrites === 0 ? 0 : 1;
     } finally {
+      await manager.stop().catch(() => undefined);
+      await client.close();
+      await operatorClient.close();
       await plane.stop();
     }
   },
