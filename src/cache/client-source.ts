@@ -1,60 +1,93 @@
 /**
- * The informers' list/watch source backed by Operon's client: the one place the cache layer meets
- * the HTTP client, so the cache's own logic stays testable with an in-memory source.
+ * The adapter from the real client (`KubeClient`) to {@link ListWatchClient}.
+ *
+ * @module
  */
 import type { KubeClient } from "../client/client.ts";
-import type { KubeList, KubeObject, ResourceType } from "../resources/object.ts";
-import type { ListRequest, ListWatchClient, ListWatchEvent, WatchRequest } from "./source.ts";
+import type { KubeList, KubeObject } from "../resources/object.ts";
+import type { ListWatchClient, ListWatchEvent, PartialObjectMetadata } from "./source.ts";
 
-function metadataOnlyUnsupported(): never {
-  throw new Error("metadata-only informers need the client's PartialObjectMetadata support");
-}
+/** The part of `KubeClient` the caches use. */
+export type ListWatchCapableClient = Pick<KubeClient, "list" | "watch">;
 
-/** A {@link ListWatchClient} that lists and watches through `client`. */
-export function clientListWatch(client: KubeClient): ListWatchClient {
+/**
+ * Lists and watches through a `KubeClient`.
+ *
+ * Metadata-only requests: the client cannot yet ask the server for `PartialObjectMetadata`
+ * (it sends no `Accept` header other than `application/json`), so this adapter receives whole
+ * objects and keeps only their metadata. The cache then holds metadata only, as intended; the
+ * transfer is still of whole objects.
+ *
+ * @example
+ * const client = await KubeClient.fromKubeConfig();
+ * const factory = new InformerFactory({ client: clientListWatch(client) });
+ */
+export function clientListWatch(client: ListWatchCapableClient): ListWatchClient {
   return {
     async list<T extends KubeObject>(
-      type: ResourceType<T>,
-      request: ListRequest,
+      type: Parameters<ListWatchClient["list"]>[0],
+      request: Parameters<ListWatchClient["list"]>[1],
     ): Promise<KubeList<T>> {
-      if (request.metadataOnly) metadataOnlyUnsupported();
-      return client.list(type, {
-        ...(request.namespace ? { namespace: request.namespace } : {}),
-        ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
-        ...(request.fieldSelector ? { fieldSelector: request.fieldSelector } : {}),
-        ...(request.limit !== undefined ? { limit: request.limit } : {}),
-        ...(request.continue ? { continue: request.continue } : {}),
-        ...(request.resourceVersion !== undefined
-          ? { resourceVersion: request.resourceVersion }
-          : {}),
-        ...(request.resourceVersionMatch
-          ? { resourceVersionMatch: request.resourceVersionMatch }
-          : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
-      });
+      const { metadataOnly, ...options } = request;
+      const list = await client.list(type, options);
+      return (metadataOnly ? metadataList(list) : list) as KubeList<T>;
     },
     async watch<T extends KubeObject>(
-      type: ResourceType<T>,
-      request: WatchRequest,
+      type: Parameters<ListWatchClient["watch"]>[0],
+      request: Parameters<ListWatchClient["watch"]>[1],
     ): Promise<AsyncIterable<ListWatchEvent<T>>> {
-      if (request.metadataOnly) metadataOnlyUnsupported();
-      const stream = await client.watch(type, {
-        ...(request.namespace ? { namespace: request.namespace } : {}),
-        ...(request.labelSelector ? { labelSelector: request.labelSelector } : {}),
-        ...(request.fieldSelector ? { fieldSelector: request.fieldSelector } : {}),
-        ...(request.resourceVersion !== undefined
-          ? { resourceVersion: request.resourceVersion }
-          : {}),
-        ...(request.resourceVersionMatch
-          ? { resourceVersionMatch: request.resourceVersionMatch }
-          : {}),
-        allowWatchBookmarks: request.allowWatchBookmarks ?? true,
-        ...(request.sendInitialEvents ? { sendInitialEvents: true } : {}),
-        ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
-        signal: request.signal,
-        errorEvents: "yield",
-      });
-      return stream as AsyncIterable<ListWatchEvent<T>>;
+      const { metadataOnly, ...options } = request;
+      const stream = await client.watch(type, options);
+      return (metadataOnly ? metadataEvents(stream) : stream) as AsyncIterable<ListWatchEvent<T>>;
     },
   };
 }
+
+/** The `PartialObjectMetadata` form of an object. */
+export function toPartialObjectMetadata(object: KubeObject): PartialObjectMetadata {
+  return { apiVersion: "meta.k8s.io/v1", kind: "PartialObjectMetadata", metadata: object.metadata };
+}
+
+function metadataList(list: KubeList): KubeList<PartialObjectMetadata> {
+  return {
+    apiVersion: "meta.k8s.io/v1",
+    kind: "PartialObjectMetadataList",
+    metadata: list.metadata,
+    items: list.items.map(toPartialObjectMetadata),
+  };
+}
+
+/**
+ * Projects a stream's objects to metadata. Closing the projection (`return()`) closes the
+ * underlying stream too, so an abandoned watch still releases its connection.
+ */
+function metadataEvents(
+  stream: AsyncIterable<ListWatchEvent>,
+): AsyncIterable<ListWatchEvent<PartialObjectMetadata>> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = stream[Symbol.asyncIterator]();
+      return {
+        async next() {
+          const result = await inner.next();
+          if (result.done) return result;
+          const event = result.value;
+          if (event.type === "ADDED" || event.type === "MODIFIED" || event.type === "DELETED") {
+            return {
+              done: false,
+              value: { type: event.type, object: toPartialObjectMetadata(event.object) },
+            };
+          }
+          return { done: false, value: event };
+        },
+        async return() {
+          await inner.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+/** Another name of {@link clientListWatch}. */
+export const clientSource = clientListWatch;
