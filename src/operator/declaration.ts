@@ -46,7 +46,8 @@ export interface RelatedDeclaration<
   selectorFrom?(parent: P): Record<string, string> | undefined;
 }
 
-type ChildSpec = ResourceType<KubeObject> | ChildDeclaration<KubeObject>;
+/** A child type as declared: a type (strategy `apply`) or a {@link ChildDeclaration}. */
+export type ChildSpec = ResourceType<KubeObject> | ChildDeclaration<KubeObject>;
 type ObjectOfSpec<S> =
   S extends ResourceType<infer T>
     ? T

@@ -3,7 +3,7 @@
  * objects and get back what `sync` returns.
  */
 import { childGroup } from "../operator/child-group.ts";
-import type { Operator, SyncReason, SyncResult } from "../operator/declaration.ts";
+import type { ChildSpec, Operator, SyncReason, SyncResult } from "../operator/declaration.ts";
 import type { KubeObject } from "../resources/object.ts";
 
 /** The snapshot to build a request from. */
@@ -24,10 +24,11 @@ export interface SyncInput<P extends KubeObject> {
  * const result = await callSync(echoOperator, { parent: echoServer({ message: "hi" }) });
  * assert.equal(result.children?.length, 2);
  */
-export async function callSync<P extends KubeObject>(
-  operator: Operator<P, never, never>,
-  input: SyncInput<P>,
-): Promise<SyncResult<P>> {
+export async function callSync<
+  P extends KubeObject,
+  C extends Record<string, ChildSpec>,
+  R extends Record<string, KubeObject>,
+>(operator: Operator<P, C, R>, input: SyncInput<P>): Promise<SyncResult<P>> {
   const anyOperator = operator as unknown as Operator;
   const namespace = input.parent.metadata.namespace;
   const children = Object.fromEntries(
