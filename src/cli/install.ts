@@ -7,7 +7,8 @@ import { loadOperators } from "./load-module.ts";
 
 export const install: Command = {
   path: ["install"],
-  summary: "Install the CustomResourceDefinitions a module's operators declare into the current cluster",
+  summary:
+    "Install the CustomResourceDefinitions a module's operators declare into the current cluster",
   usage: "<module>",
   options: { ...kubeOptions },
   async run({ values, positionals, stdout }) {

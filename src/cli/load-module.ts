@@ -9,12 +9,15 @@ import type { Operator } from "../operator/declaration.ts";
 import { UsageError } from "./command.ts";
 
 function isOperator(value: unknown): value is Operator {
-  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "Operator";
+  return (
+    typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "Operator"
+  );
 }
 
 /** The operators a module exports, each once, default export first. */
 export async function loadOperators(modulePath: string | undefined): Promise<Operator[]> {
-  if (!modulePath) throw new UsageError("name the module that exports your operator, e.g. ./src/operator.ts");
+  if (!modulePath)
+    throw new UsageError("name the module that exports your operator, e.g. ./src/operator.ts");
   const path = resolve(modulePath);
   if (!existsSync(path)) throw new Error(`${modulePath}: no such file`);
   let loaded: Record<string, unknown>;

@@ -473,26 +473,47 @@ describe("permissions", () => {
     const identity = await plane.kubeconfigFor({ serviceAccount: { namespace, name: "operator" } });
     // Everything the operator needs except writing ConfigMaps.
     await admin.create(
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", plural: "roles", namespaced: true },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        plural: "roles",
+        namespaced: true,
+      },
       {
         metadata: { name: "operator", namespace },
         rules: [
-          { apiGroups: ["test.operon.dev"], resources: ["bundles"], verbs: ["get", "list", "watch", "patch", "update"] },
-          { apiGroups: ["test.operon.dev"], resources: ["bundles/status"], verbs: ["get", "patch", "update"] },
+          {
+            apiGroups: ["test.operon.dev"],
+            resources: ["bundles"],
+            verbs: ["get", "list", "watch", "patch", "update"],
+          },
+          {
+            apiGroups: ["test.operon.dev"],
+            resources: ["bundles/status"],
+            verbs: ["get", "patch", "update"],
+          },
           { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
           { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
         ],
       } as never,
     );
     await admin.create(
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        plural: "rolebindings",
+        namespaced: true,
+      },
       {
         metadata: { name: "operator", namespace },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "operator" },
         subjects: [{ kind: "ServiceAccount", name: "operator", namespace }],
       } as never,
     );
-    const harness = await runOperator(mirrorOperator(namespace), { plane, kubeconfigPath: identity.path });
+    const harness = await runOperator(mirrorOperator(namespace), {
+      plane,
+      kubeconfigPath: identity.path,
+    });
     try {
       await createBundle(namespace, "b", { data: { a: "1" } });
       const found = await eventually(async () => {

@@ -22,7 +22,11 @@ const module = fileURLToPath(new URL("./testdata/bundle-operator.ts", import.met
 let client: KubeClient;
 before(async () => {
   const plane = await testControlPlane();
-  client = await KubeClient.fromKubeConfig({ kubeconfig: plane.kubeconfigPath, fieldManager: "test", qps: 200 });
+  client = await KubeClient.fromKubeConfig({
+    kubeconfig: plane.kubeconfigPath,
+    fieldManager: "test",
+    qps: 200,
+  });
   await installCustomResources(client, [Bundle]);
 });
 after(() => client?.close());
@@ -72,13 +76,18 @@ test("a restart in the middle of creating 200 parents ends with exactly the desi
     for (let i = 0; i < parents; i += 20) {
       await Promise.all(
         Array.from({ length: Math.min(20, parents - i) }, (_, j) =>
-          client.create(Bundle, { metadata: { name: `p${i + j}`, namespace }, spec: { data: { index: String(i + j) } } }),
+          client.create(Bundle, {
+            metadata: { name: `p${i + j}`, namespace },
+            spec: { data: { index: String(i + j) } },
+          }),
         ),
       );
     }
   })();
   // Kill it (no graceful shutdown) once it has done part of the work.
-  await eventually(async () => (await children(namespace, operatorName)).length >= 60, { timeoutMs: 120_000 });
+  await eventually(async () => (await children(namespace, operatorName)).length >= 60, {
+    timeoutMs: 120_000,
+  });
   first.kill("SIGKILL");
   await firstExit;
   const atKill = (await children(namespace, operatorName)).length;
@@ -90,15 +99,25 @@ test("a restart in the middle of creating 200 parents ends with exactly the desi
       async () => {
         const list = await client.listAll(Bundle, { namespace });
         return list.items.length === parents &&
-          list.items.every((parent) => parent.status?.observedGeneration === parent.metadata.generation && parent.status?.keys === 1)
+          list.items.every(
+            (parent) =>
+              parent.status?.observedGeneration === parent.metadata.generation &&
+              parent.status?.keys === 1,
+          )
           ? true
           : undefined;
       },
       { timeoutMs: 180_000, message: "every parent converged after the restart" },
     );
     const all = await children(namespace, operatorName);
-    const parentsByUid = new Map((await client.listAll(Bundle, { namespace })).items.map((p) => [p.metadata.uid, p]));
-    assert.equal(all.length, parents * 2, `exactly one ConfigMap and one Secret per parent (had ${atKill} at the kill)`);
+    const parentsByUid = new Map(
+      (await client.listAll(Bundle, { namespace })).items.map((p) => [p.metadata.uid, p]),
+    );
+    assert.equal(
+      all.length,
+      parents * 2,
+      `exactly one ConfigMap and one Secret per parent (had ${atKill} at the kill)`,
+    );
     const seen = new Set<string>();
     for (const object of all) {
       const owners = object.metadata.ownerReferences ?? [];
