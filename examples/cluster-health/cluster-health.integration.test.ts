@@ -17,9 +17,17 @@ before(async () => {
 });
 after(() => client?.close());
 
-/** A Node no kubelet (and no kwok) manages: the test sets its health itself. */
+/**
+ * A Node no kubelet (and no kwok) manages: the test sets its health itself. The taint keeps the
+ * Pods of tests running at the same time off it (nothing would ever run them there).
+ */
 async function createNode(name: string, pool: string, ready: boolean) {
-  await client.create(Node, { metadata: { name, labels: { pool } } });
+  await client.create(Node, {
+    metadata: { name, labels: { pool } },
+    spec: {
+      taints: [{ key: "operon.dev/unmanaged-test-node", value: "true", effect: "NoSchedule" }],
+    },
+  });
   await setReady(name, ready);
 }
 

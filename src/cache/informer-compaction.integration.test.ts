@@ -145,7 +145,7 @@ describe("informers on etcd-served watches", () => {
   test("streaming lists are served from etcd too", async () => {
     const namespace = await plane.createNamespace("cache-nocache");
     await client.create(ConfigMap, { metadata: { name: "one", namespace } });
-    const { informer } = await startInformer({ namespace });
+    const { informer } = await startInformer({ namespace, streamingList: true });
     await informer.waitForSync();
     assert.equal(informer.store.size, 1);
     assert.equal(informer.stats().listMode, "streaming");

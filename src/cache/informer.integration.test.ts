@@ -117,16 +117,31 @@ describe("informers against the API server", () => {
       namespace,
       labelSelector,
       streamingList: false,
+      listFromCache: false,
       observer: { listed: (_id, info) => paginatedLists.push(info) },
     });
     const streamedLists: ListInfo[] = [];
     const streamed = await startInformer({
       namespace,
       labelSelector,
+      streamingList: true,
       observer: { listed: (_id, info) => streamedLists.push(info) },
+    });
+    const defaultLists: ListInfo[] = [];
+    const byDefault = await startInformer({
+      namespace,
+      labelSelector,
+      observer: { listed: (_id, info) => defaultLists.push(info) },
     });
     await paginated.waitForSync();
     await streamed.waitForSync();
+    await byDefault.waitForSync();
+    // The default: one list answered from the API server's watch cache.
+    assert.equal(byDefault.store.size, 1100);
+    assert.deepEqual(
+      defaultLists.map((l) => [l.mode, l.pages, l.objects]),
+      [["paginated", 1, 1100]],
+    );
 
     assert.equal(paginated.store.size, 1100);
     assert.deepEqual(

@@ -48,6 +48,8 @@ function informer(
     backoff: { initialMs: 1, maxMs: 5 },
     watchTimeoutSeconds: null,
     minWatchDurationMs: 0,
+    streamingList: true,
+    listFromCache: false,
     ...options,
   });
   running.add(inf);

@@ -46,6 +46,10 @@ function informer(
       watchTimeoutSeconds: null,
       minWatchDurationMs: 0,
       random: () => 0,
+      // These tests exercise streaming and paginated lists; the list from the watch cache has
+      // tests of its own.
+      streamingList: true,
+      listFromCache: false,
       ...options,
     }),
   );
@@ -81,6 +85,29 @@ const watches = (requests: RecordedRequest[]) =>
 const lists = (requests: RecordedRequest[]) => requests.filter((r) => r.verb === "list");
 
 describe("full lists", () => {
+  test("by default: one list from the watch cache (resourceVersion 0), a consistent paginated relist after 410", async () => {
+    const source = new FakeSource({ streamingLists: false });
+    for (let i = 0; i < 1234; i++) source.put(cm("a", `cm-${String(i).padStart(4, "0")}`));
+    const inf = informer(source, { streamingList: undefined, listFromCache: undefined });
+    inf.start();
+    await inf.waitForSync();
+    assert.equal(inf.store.size, 1234);
+    const first = lists(source.requests).map((r) => r.request);
+    assert.equal(first.length, 1, "one request, no pages");
+    assert.equal(first[0]?.resourceVersion, "0");
+    assert.equal(first[0]?.limit, undefined);
+    await waitFor(() => watches(source.requests).length === 1, "the watch");
+    // The history the watch would resume from is gone: the relist reads the latest state.
+    source.closeWatches();
+    source.put(cm("a", "late"));
+    source.compact();
+    await waitFor(() => lists(source.requests).length > 1, "the relist");
+    const relist = lists(source.requests)[1]?.request;
+    assert.equal(relist?.resourceVersion, undefined);
+    assert.equal(relist?.limit, 500);
+    await inf.stop();
+  });
+
   test("a streaming list: one watch with sendInitialEvents that goes on as the watch", async () => {
     const source = new FakeSource();
     source.put(cm("a", "one"));
@@ -467,6 +494,8 @@ describe("requests", () => {
         labelSelector: "app=web",
         metadataOnly: true,
         random: () => 0.5,
+        streamingList: true,
+        listFromCache: false,
       }),
     );
     inf.start();

@@ -59,10 +59,18 @@ export interface ReflectorSink<T extends KubeObject> {
 /** Tuning of the list/watch loop; every field has a default meant for production. */
 export interface ReflectorTuning {
   /**
-   * Use streaming lists (watch with `sendInitialEvents`) when the server takes them. Default
-   * true; the reflector falls back to paginated lists by itself when the server refuses them.
+   * Use streaming lists (watch with `sendInitialEvents`) when the server takes them; the reflector
+   * falls back to lists by itself when the server refuses them. Default false: measured on
+   * Kubernetes 1.36, a streaming list of 10,000 objects takes several times longer than one list
+   * from the API server's watch cache (the server flushes every event on its own).
    */
   streamingList?: boolean;
+  /**
+   * Start from a list at `resourceVersion=0`, which the API server answers from its watch cache
+   * in one response (client-go's reflector does the same); the watch that follows delivers
+   * whatever happened since. Default true. Relists after a 410 read the latest state with pages.
+   */
+  listFromCache?: boolean;
   /** Page size of paginated lists. Default 500; 0 lists everything in one response. */
   pageSize?: number;
   /**
@@ -160,6 +168,9 @@ export class Reflector<T extends KubeObject> {
   /** The last attempt ended in 410 without any event: a further 410 backs off. */
   #previousGone = false;
   #resourceVersion: string | undefined;
+  readonly #listFromCache: boolean;
+  /** Set by a 410: the cache's answer may be as old as what expired, so read the latest state. */
+  #needConsistentList = false;
   #lists = 0;
   #restarts: Record<RestartReason, number> = { closed: 0, gone: 0, silence: 0, error: 0 };
   #lastSyncTime: number | undefined;
@@ -177,7 +188,8 @@ export class Reflector<T extends KubeObject> {
     this.#observer = options.observer;
     this.#random = options.random ?? Math.random;
     this.#backoff = new ReconnectBackoff(options.backoff, () => performance.now(), this.#random);
-    this.#streaming = options.streamingList ?? true;
+    this.#streaming = options.streamingList ?? false;
+    this.#listFromCache = options.listFromCache ?? true;
     this.#pageSize = options.pageSize ?? 500;
     this.#silenceTimeoutMs = options.silenceTimeoutMs ?? 90_000;
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds;
@@ -287,9 +299,9 @@ export class Reflector<T extends KubeObject> {
         await this.#listPages(signal);
       } catch (error) {
         if (signal.aborted) return { kind: "stopped" };
-        return isGoneFailure(error)
-          ? { kind: "gone", events: 0, error }
-          : { kind: "error", events: 0, error };
+        if (!isGoneFailure(error)) return { kind: "error", events: 0, error };
+        this.#needConsistentList = true;
+        return { kind: "gone", events: 0, error };
       }
     }
     return this.#watch(signal, false);
@@ -302,12 +314,18 @@ export class Reflector<T extends KubeObject> {
     let pages = 0;
     let resourceVersion: string | undefined;
     let token: string | undefined;
+    const fromCache = this.#listFromCache && !this.#needConsistentList;
     for (;;) {
       let page: KubeList;
       try {
         page = await this.#client.list(this.#type, {
           ...this.#selection,
-          ...(this.#pageSize > 0 ? { limit: this.#pageSize } : {}),
+          // The watch cache ignores `limit` at resourceVersion 0 and answers in one response.
+          ...(fromCache
+            ? { resourceVersion: "0" }
+            : this.#pageSize > 0
+              ? { limit: this.#pageSize }
+              : {}),
           ...(token !== undefined ? { continue: token } : {}),
           signal,
         });
@@ -332,6 +350,7 @@ export class Reflector<T extends KubeObject> {
     }
     if (!resourceVersion) throw new Error("list response carries no metadata.resourceVersion");
     this.#resourceVersion = resourceVersion;
+    this.#needConsistentList = false;
     this.#completeList(items, {
       mode: "paginated",
       objects: items.length,
@@ -505,6 +524,7 @@ export class Reflector<T extends KubeObject> {
       }
       if (isGoneFailure(error)) {
         this.#resourceVersion = undefined;
+        this.#needConsistentList = true;
         return { kind: "gone", events, error };
       }
       return { kind: "error", events, error };

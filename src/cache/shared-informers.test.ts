@@ -112,6 +112,7 @@ describe("InformerFactory", () => {
     const factory = new InformerFactory({
       client: source,
       pageSize: 7,
+      listFromCache: false,
       transform: (o) => ({ ...o, data: { replaced: "yes" } }),
     });
     const informer = factory.informer(ConfigMap);

@@ -12,14 +12,16 @@ import {
   clusterUp,
 } from "./cluster.ts";
 import { type Command, formatHelp, parseCommandArgs, UsageError } from "./command.ts";
-import { demo } from "./demo.ts";
+import { generate } from "./generate.ts";
+import { init } from "./init.ts";
 import { install } from "./install.ts";
 import { run } from "./run.ts";
 
 const commands: Command[] = [
-  demo,
+  init,
   run,
   install,
+  generate,
   clusterUp,
   clusterDown,
   clusterStatus,
