@@ -1,5 +1,7 @@
 /**
- * Manifests generated from code: CustomResourceDefinitions from declared kinds, and their YAML.
+ * Manifests generated from code: CustomResourceDefinitions from declared kinds, RBAC from
+ * operator declarations, and the Deployment, Dockerfile and kustomization that run operators in a
+ * cluster.
  *
  * @example
  * import { customResourceDefinition, toYaml } from "operon";
@@ -8,6 +10,26 @@
  * @packageDocumentation
  */
 export { CrdGenerationError, type CrdOptions, customResourceDefinition } from "./crd.ts";
+export {
+  type DeploymentOptions,
+  defaultHealthProbePort,
+  defaultMetricsPort,
+  deploymentFiles,
+  deploymentManifests,
+  dockerfile,
+  dockerignore,
+  type GeneratedFile,
+  type OperatorDeployment,
+  writeGeneratedFiles,
+} from "./deployment.ts";
+export {
+  type OperatorRbac,
+  RbacGenerationError,
+  type RbacOptions,
+  type RbacRules,
+  rbacManifests,
+  rbacRules,
+} from "./rbac.ts";
 export {
   SchemaConversionError,
   type StructuralOptions,
