@@ -44,8 +44,16 @@ export {
   KubeError,
   NotFoundError,
 } from "./client/errors.ts";
+export type { HealthCheck } from "./manager/health.ts";
 export { createLogger, type LoggerOptions, type LogLevel } from "./manager/logging.ts";
-export { Manager, type ManagerOptions } from "./manager/manager.ts";
+export {
+  type ClientFactory,
+  LeaderElectionLostError,
+  type LeaderElectionOptions,
+  Manager,
+  type ManagerOptions,
+} from "./manager/manager.ts";
+export type { ManagerMetrics } from "./manager/metrics.ts";
 export {
   type ChildDeclaration,
   type ChildGroup,

@@ -73,17 +73,18 @@ test("a scaffolded project passes its own npm test against the packed operon", {
   // would publish it.
   const stage = join(dir, "stage");
   await mkdir(stage);
-  for (const entry of ["src", "package.json", "tsconfig.json", "tsconfig.build.json", "README.md"]) {
+  for (const entry of [
+    "src",
+    "package.json",
+    "tsconfig.json",
+    "tsconfig.build.json",
+    "README.md",
+  ]) {
     await cp(join(root, entry), join(stage, entry), { recursive: true });
   }
   await symlink(join(root, "node_modules"), join(stage, "node_modules"), "dir");
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const build = await run(
-    process.execPath,
-    [tsc, "-p", "tsconfig.build.json"],
-    stage,
-    5 * 60_000,
-  );
+  const build = await run(process.execPath, [tsc, "-p", "tsconfig.build.json"], stage, 5 * 60_000);
   assert.equal(build.code, 0, `the build failed:\n${build.output}`);
   const pack = await run("npm", ["pack", "--pack-destination", dir], stage, 5 * 60_000);
   assert.equal(pack.code, 0, `npm pack failed:\n${pack.output}`);
