@@ -7,8 +7,8 @@
 
 import { parseArgs } from "node:util";
 import myapp, { MyApp } from "../examples/myapp/myapp.ts";
-import { silentLogger } from "../src/cache/logger.ts";
 import { KubeClient } from "../src/client/client.ts";
+import { silentLogger } from "../src/logger.ts";
 import { installCustomResources } from "../src/manager/install.ts";
 import { Manager } from "../src/manager/manager.ts";
 import { isConditionTrue } from "../src/resources/conditions.ts";

@@ -13,6 +13,7 @@
  */
 import type { KubeObject } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
+import { SyncWaiters } from "./sync-waiters.ts";
 
 /** About an `add`. */
 export interface AddInfo {
@@ -108,7 +109,7 @@ export class Listener<T extends KubeObject> implements HandlerRegistration {
   #resyncQueued = false;
   #syncError: Error | undefined;
   #nextBacklogWarning = backlogWarning;
-  #syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
+  readonly #syncWaiters = new SyncWaiters();
 
   constructor(
     handler: EventHandler<T>,
@@ -154,33 +155,14 @@ export class Listener<T extends KubeObject> implements HandlerRegistration {
     if (this.#synced) return Promise.resolve();
     if (this.#removed) return Promise.reject(new Error("the handler was removed before it synced"));
     if (this.#syncError) return Promise.reject(this.#syncError);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.#syncWaiters.delete(waiter);
-        reject(signal!.reason);
-      };
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-      this.#syncWaiters.add(waiter);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return this.#syncWaiters.wait(signal);
   }
 
   /** Rejects the sync waiters: the informer stopped before this handler could sync. */
   failSync(error: Error): void {
     if (this.#synced) return;
     this.#syncError = error;
-    for (const waiter of this.#syncWaiters) waiter.reject(error);
-    this.#syncWaiters.clear();
+    this.#syncWaiters.rejectAll(error);
   }
 
   remove(): void {
@@ -188,10 +170,7 @@ export class Listener<T extends KubeObject> implements HandlerRegistration {
     this.#removed = true;
     this.#queue = [];
     this.#head = 0;
-    for (const waiter of this.#syncWaiters) {
-      waiter.reject(new Error("the handler was removed before it synced"));
-    }
-    this.#syncWaiters.clear();
+    this.#syncWaiters.rejectAll(new Error("the handler was removed before it synced"));
     this.#onRemove();
   }
 
@@ -295,8 +274,7 @@ export class Listener<T extends KubeObject> implements HandlerRegistration {
   #markSynced(): void {
     if (this.#synced) return;
     this.#synced = true;
-    for (const waiter of this.#syncWaiters) waiter.resolve();
-    this.#syncWaiters.clear();
+    this.#syncWaiters.resolveAll();
   }
 }
 

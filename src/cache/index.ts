@@ -5,6 +5,7 @@
  * @module
  */
 
+export { type LogFields, type Logger, silentLogger } from "../logger.ts";
 export { type BackoffOptions, defaultBackoff, ReconnectBackoff } from "./backoff.ts";
 export {
   clientListWatch,
@@ -32,7 +33,6 @@ export {
   namespaceIndexFunc,
 } from "./indexes.ts";
 export { Informer, type InformerOptions, informerId } from "./informer.ts";
-export { type LogFields, type Logger, silentLogger } from "./logger.ts";
 export {
   describeInformer,
   type InformerId,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
+import type { Logger } from "../logger.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
 import { FakeSource } from "./fake-source.ts";
 import { Informer, type InformerOptions } from "./informer.ts";
-import type { Logger } from "./logger.ts";
 import type { ListWatchClient, ListWatchEvent } from "./source.ts";
 import { keepObject } from "./transform.ts";
 

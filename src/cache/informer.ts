@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { type Logger, silentLogger } from "../logger.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
 import { describeFailure } from "./failures.ts";
@@ -15,7 +17,6 @@ import {
   type Notification,
 } from "./handlers.ts";
 import type { Indexers } from "./indexes.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import {
   describeInformer,
   type InformerId,
@@ -26,6 +27,7 @@ import {
 import { Reflector, type ReflectorTuning } from "./reflector.ts";
 import type { ListWatchClient, Selection } from "./source.ts";
 import { differentIncarnations, Store, type StoreChange, type StoreReader } from "./store.ts";
+import { SyncWaiters } from "./sync-waiters.ts";
 import { stripManagedFields, type Transform } from "./transform.ts";
 
 /** Options of {@link Informer}. */
@@ -103,7 +105,7 @@ export class Informer<T extends KubeObject> {
   readonly #random: () => number;
   readonly #listeners = new Set<Listener<T>>();
   readonly #resyncTimers = new Map<Listener<T>, NodeJS.Timeout>();
-  readonly #syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
+  readonly #syncWaiters = new SyncWaiters();
   #synced = false;
   #state: "new" | "running" | "stopped" = "new";
   #controller: AbortController | undefined;
@@ -169,24 +171,7 @@ export class Informer<T extends KubeObject> {
     if (this.#synced) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#state === "stopped") return Promise.reject(this.#stoppedError());
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.#syncWaiters.delete(waiter);
-        reject(signal!.reason);
-      };
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-      this.#syncWaiters.add(waiter);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return this.#syncWaiters.wait(signal);
   }
 
   /**
@@ -309,8 +294,7 @@ export class Informer<T extends KubeObject> {
     if (initial) {
       this.#synced = true;
       this.#notify({ type: "synced" });
-      for (const waiter of this.#syncWaiters) waiter.resolve();
-      this.#syncWaiters.clear();
+      this.#syncWaiters.resolveAll();
       this.#logger.info({ informer: this.#label, objects: this.#store.size }, "informer synced");
       try {
         this.#observer?.synced?.(this.id, { objects: this.#store.size });
@@ -393,8 +377,7 @@ export class Informer<T extends KubeObject> {
   #failSyncWaiters(): void {
     if (this.#synced) return;
     const error = this.#stoppedError();
-    for (const waiter of this.#syncWaiters) waiter.reject(error);
-    this.#syncWaiters.clear();
+    this.#syncWaiters.rejectAll(error);
     for (const listener of this.#listeners) listener.failSync(error);
   }
 }

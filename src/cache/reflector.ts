@@ -20,6 +20,8 @@
  *
  * @module
  */
+
+import { type Logger, silentLogger } from "../logger.ts";
 import type { KubeList, KubeObject, ResourceType } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
 import { type BackoffOptions, ReconnectBackoff } from "./backoff.ts";
@@ -30,7 +32,6 @@ import {
   retryAfterMs,
   WatchErrorEvent,
 } from "./failures.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import {
   describeInformer,
   type InformerId,

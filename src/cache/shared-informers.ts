@@ -7,10 +7,11 @@
  *
  * @module
  */
+
+import { type Logger, silentLogger } from "../logger.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import type { Indexers } from "./indexes.ts";
 import { Informer, informerId } from "./informer.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import type { InformerObserver, InformerStats } from "./observer.ts";
 import type { ReflectorTuning } from "./reflector.ts";
 import type { ListWatchClient, PartialObjectMetadata } from "./source.ts";

@@ -20,10 +20,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Logger } from "../cache/logger.ts";
-import { silentLogger } from "../cache/logger.ts";
 import type { KubeClient } from "../client/client.ts";
 import { isNotFound } from "../client/errors.ts";
+import type { Logger } from "../logger.ts";
+import { silentLogger } from "../logger.ts";
 import type { Clock, Timer } from "../queue/clock.ts";
 import { systemClock } from "../queue/clock.ts";
 import { Lease, type LeaseSpec } from "../resources/coordination.ts";

@@ -5,11 +5,11 @@
  * and the key is retried with backoff; other parents are unaffected.
  */
 import { randomUUID } from "node:crypto";
-import type { Logger } from "../cache/logger.ts";
 import type { StoreReader } from "../cache/store.ts";
 import type { KubeClient } from "../client/client.ts";
 import { isConflict, isNotFound, KubeError } from "../client/errors.ts";
 import type { ReconcileContext, ReconcileResult, TriggerReason } from "../controller/controller.ts";
+import type { Logger } from "../logger.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { type ChildOutcome, type LiveChildren, reconcileChildren } from "./child-applier.ts";
 import { childGroup } from "./child-group.ts";

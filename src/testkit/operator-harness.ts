@@ -4,10 +4,10 @@
  * reaches a state.
  */
 
-import { silentLogger } from "../cache/logger.ts";
 import { KubeClient } from "../client/client.ts";
 import { isNotFound } from "../client/errors.ts";
 import type { RequestMetric } from "../client/request.ts";
+import { silentLogger } from "../logger.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Operator } from "../operator/declaration.ts";
 import type { SyncOutcome } from "../operator/reconciler.ts";

@@ -15,8 +15,8 @@
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type Logger, silentLogger } from "../logger.ts";
 import { checkServingCertificate, type ServingCertificate } from "./certificates.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 
 /** Options of {@link CertificateDirectoryWatcher}. */
 export interface CertificateDirectoryOptions {

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { LogFields, Logger } from "../logger.ts";
 import { ConfigMap } from "../resources/core.ts";
 import { Denied } from "./denied.ts";
 import { AdmissionAbandoned, admit } from "./handler.ts";
 import { applyJsonPatch } from "./json-patch.ts";
-import type { LogFields, Logger } from "./logger.ts";
 import type { AdmissionRequest, AdmissionResponse } from "./types.ts";
 import { mutatingWebhook, validatingWebhook } from "./webhook.ts";
 

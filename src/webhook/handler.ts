@@ -9,10 +9,11 @@
  *
  * @module
  */
+
+import { type Logger, silentLogger } from "../logger.ts";
 import type { KubeObject } from "../resources/object.ts";
 import { isDenied } from "./denied.ts";
 import { createJsonPatch } from "./json-patch.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import { allowedResponse, deniedResponse } from "./review.ts";
 import type {
   AdmissionContext,

@@ -21,6 +21,8 @@
  *
  * @module
  */
+
+export { type LogFields, type Logger, silentLogger } from "../logger.ts";
 export {
   type CertificateDirectoryOptions,
   CertificateDirectoryWatcher,
@@ -57,7 +59,6 @@ export {
   parsePointer,
   unescapePointerToken,
 } from "./json-patch.ts";
-export { type LogFields, type Logger, silentLogger } from "./logger.ts";
 export {
   admissionReviewApiVersion,
   allowedResponse,

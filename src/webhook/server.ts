@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { type Logger, silentLogger } from "../logger.ts";
 import {
   type CertificateDirectoryOptions,
   CertificateDirectoryWatcher,
@@ -18,7 +19,6 @@ import {
   type ServingCertificate,
 } from "./certificates.ts";
 import { AdmissionAbandoned, admit } from "./handler.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import { decodeAdmissionReview, encodeAdmissionReview, InvalidAdmissionReview } from "./review.ts";
 import type { Webhook } from "./webhook.ts";
 

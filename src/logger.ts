@@ -1,7 +1,7 @@
 /**
- * The logging interface the caches write through. It matches the shape of pino's methods
- * (`logger.warn({ fields }, "message")`), so a pino logger can be passed as is, without this
- * folder depending on pino.
+ * The logging interface every layer writes through. It matches the shape of pino's methods
+ * (`logger.warn({ fields }, "message")`), so a pino logger can be passed as is, and only the
+ * manager depends on pino.
  *
  * @module
  */
