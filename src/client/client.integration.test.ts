@@ -645,6 +645,13 @@ describe("connection pool", () => {
           }),
         );
       }
+      // Ten watches at once may each need a socket beyond the request bursts' ones.
+      const afterWatchBatches = fresh.connection.stats.connected;
+      const socketsAfterWatchBatches = await openSockets();
+      assert.ok(
+        afterWatchBatches <= Math.max(afterParallel, 10) + 10,
+        JSON.stringify(fresh.connection.stats),
+      );
       for (let i = 0; i < 80; i++) {
         const watch = await fresh.watch(ConfigMap, { namespace, resourceVersion: "0" });
         for await (const _ of watch) break;
@@ -655,11 +662,15 @@ describe("connection pool", () => {
       t.diagnostic(
         `process sockets: ${socketsBefore} before, ${socketsAfterBursts} after the request bursts, ${socketsAfter} after 100 watches; pool: ${JSON.stringify(fresh.connection.stats)}`,
       );
+      // 80 more watches, one after another, add no socket.
       assert.ok(
-        fresh.connection.stats.connected <= afterParallel,
+        fresh.connection.stats.connected <= afterWatchBatches,
         JSON.stringify(fresh.connection.stats),
       );
-      assert.ok(socketsAfter <= socketsAfterBursts, `${socketsAfterBursts} → ${socketsAfter}`);
+      assert.ok(
+        socketsAfter <= Math.max(socketsAfterBursts, socketsAfterWatchBatches),
+        `${socketsAfterBursts} / ${socketsAfterWatchBatches} → ${socketsAfter}`,
+      );
     } finally {
       await fresh.destroy();
     }

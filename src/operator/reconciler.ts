@@ -84,6 +84,8 @@ export class ParentReconciler {
   readonly #parentType: ResourceType;
   readonly #groups: Map<string, ResourceType>;
   readonly #needsFinalizer: boolean;
+  /** Parents (by UID) whose finalize reported finalized: not called again if removing the finalizer must be retried. */
+  readonly #finalized = new Set<string>();
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
@@ -377,7 +379,8 @@ export class ParentReconciler {
     if (!(parent.metadata.finalizers ?? []).includes(operator.finalizer)) return undefined;
     const owned = this.#ownedChildren(parent);
     let writes = 0;
-    if (operator.finalize) {
+    const uid = parent.metadata.uid!;
+    if (operator.finalize && !this.#finalized.has(uid)) {
       const children = Object.fromEntries(
         [...this.#groups.keys()].map((group) => [
           group,
@@ -427,6 +430,7 @@ export class ParentReconciler {
         if (result.retryAfterMs !== undefined) return { requeueAfterMs: result.retryAfterMs };
         throw new SyncError(`finalize of ${key} is not done yet`);
       }
+      this.#finalized.add(uid);
     }
     // Cluster-scoped children are out of garbage collection's reach: delete them here.
     for (const [group, type] of this.#groups) {
@@ -449,9 +453,13 @@ export class ParentReconciler {
       await this.#ensureFinalizer(parent, false, context.signal);
       writes++;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error)) {
+        this.#finalized.delete(uid);
+        return undefined;
+      }
       throw error;
     }
+    this.#finalized.delete(uid);
     this.#record(parent, {
       reason: "Finalized",
       message: "cleanup done; removed the finalizer",
