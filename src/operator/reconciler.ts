@@ -132,6 +132,30 @@ export class ParentReconciler {
     });
   }
 
+  /**
+   * One Event per sync for what it did to the children (not one per child): a parent with many
+   * children must not double its API writes for Events.
+   */
+  #recordChildChanges(parent: KubeObject, outcome: ChildOutcome): void {
+    const parts: string[] = [];
+    if (outcome.created.length > 0) parts.push(`created ${outcome.created.join(", ")}`);
+    if (outcome.deleted.length > 0) parts.push(`deleted ${outcome.deleted.join(", ")}`);
+    if (outcome.recreating.length > 0) {
+      parts.push(`deleted ${outcome.recreating.join(", ")} to create again with the new spec`);
+    }
+    if (parts.length === 0) return;
+    const kinds = [
+      outcome.created.length > 0 ? "ChildCreated" : undefined,
+      outcome.deleted.length > 0 ? "ChildDeleted" : undefined,
+      outcome.recreating.length > 0 ? "ChildRecreated" : undefined,
+    ].filter((kind): kind is string => kind !== undefined);
+    const reason = kinds.length === 1 ? kinds[0]! : "ChildrenChanged";
+    const action =
+      { ChildCreated: "Create", ChildDeleted: "Delete", ChildRecreated: "Recreate" }[reason] ??
+      "Apply";
+    this.#record(parent, { reason, message: parts.join("; "), action });
+  }
+
   /** The controller's reconcile function. */
   readonly reconcile = async (
     key: string,
@@ -248,24 +272,7 @@ export class ParentReconciler {
         signal: context.signal,
       });
       writes += outcome.writes;
-      for (const label of outcome.created)
-        this.#record(parent, {
-          reason: "ChildCreated",
-          message: `created ${label}`,
-          action: "Create",
-        });
-      for (const label of outcome.deleted)
-        this.#record(parent, {
-          reason: "ChildDeleted",
-          message: `deleted ${label}`,
-          action: "Delete",
-        });
-      for (const label of outcome.recreating)
-        this.#record(parent, {
-          reason: "ChildRecreated",
-          message: `deleted ${label} to create it again with the new spec`,
-          action: "Recreate",
-        });
+      this.#recordChildChanges(parent, outcome);
       if (outcome.failures.length > 0) {
         const details = outcome.failures
           .map((f) => `${f.child}: ${errorMessage(f.error)}`)
