@@ -1,0 +1,3 @@
+module operon.dev/bench/floor
+
+go 1.26.0

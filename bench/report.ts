@@ -1,0 +1,285 @@
+/**
+ * The markdown report: per scenario, each contender's figures with their ratios to the floor and
+ * to both controller-runtime runs of the same scenario, the requests behind them, and the goals.
+ */
+import { countAll } from "./metrics.ts";
+import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
+
+/** The references every figure is divided by, in the order the ratio cells list them. */
+export const references: readonly { name: ContenderName; short: string }[] = [
+  { name: "floor", short: "floor" },
+  { name: "controller-runtime", short: "cr" },
+  { name: "controller-runtime-matched", short: "cr-m" },
+];
+
+const mib = 1024 * 1024;
+
+type Figure = "wallSeconds" | "peakRssBytes" | "steadyRssBytes" | "cpuSeconds";
+
+function value(result: ContenderResult | undefined, figure: Figure): number | null {
+  const v = result?.[figure];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** `a / b` to two decimals, or `—` when either is missing or `b` is 0. */
+export function ratio(a: number | null, b: number | null): string {
+  if (a === null || b === null || b === 0) return "—";
+  return (a / b).toFixed(2);
+}
+
+function ratios(scenario: ScenarioResult, result: ContenderResult, figure: Figure): string {
+  const mine = value(result, figure);
+  return references
+    .map(({ name }) => {
+      const reference = scenario.contenders.find((c) => c.name === name && !c.error);
+      if (!reference) return "—";
+      if (reference.name === result.name) return "1";
+      return ratio(mine, value(reference, figure));
+    })
+    .join(" / ");
+}
+
+function format(figure: Figure, v: number | null): string {
+  if (v === null) return "—";
+  if (figure === "wallSeconds" || figure === "cpuSeconds")
+    return v < 10 ? v.toFixed(2) : v.toFixed(1);
+  return (v / mib).toFixed(0);
+}
+
+const titles: Record<ScenarioName, string> = {
+  converge: "converge from cold",
+  idle: "idle",
+  churn: "churn",
+  restart: "restart",
+  memory: "memory (and converge at this scale)",
+};
+
+const wallTitles: Record<ScenarioName, string> = {
+  converge: "converge s",
+  idle: "—",
+  churn: "churn s",
+  restart: "ready s",
+  memory: "converge s",
+};
+
+function figuresOf(scenario: ScenarioResult): Figure[] {
+  const figures: Figure[] = [];
+  if (scenario.scenario !== "idle") figures.push("wallSeconds");
+  figures.push("peakRssBytes");
+  if (scenario.scenario === "memory") figures.push("steadyRssBytes");
+  figures.push("cpuSeconds");
+  return figures;
+}
+
+function header(figure: Figure, scenario: ScenarioName): string {
+  switch (figure) {
+    case "wallSeconds":
+      return wallTitles[scenario];
+    case "peakRssBytes":
+      return "peak RSS MiB";
+    case "steadyRssBytes":
+      return "steady RSS MiB";
+    case "cpuSeconds":
+      return "CPU s";
+  }
+}
+
+const ratioHeader = `× ${references.map((r) => r.short).join("/")}`;
+
+/** The table of one scenario. */
+export function renderScenario(scenario: ScenarioResult): string {
+  const figures = figuresOf(scenario);
+  const columns = [
+    "contender",
+    "conc.",
+    ...figures.flatMap((figure) => [header(figure, scenario.scenario), ratioHeader]),
+    "writes",
+    "other requests",
+  ];
+  const rows = scenario.contenders.map((result) => {
+    if (result.error) {
+      return [
+        result.name,
+        String(result.concurrency ?? "—"),
+        ...figures.flatMap(() => ["—", "—"]),
+        "—",
+        `failed: ${result.error.replace(/\|/g, "\\|").replace(/\n/g, " ")}`,
+      ];
+    }
+    return [
+      result.name,
+      String(result.concurrency ?? "—"),
+      ...figures.flatMap((figure) => [
+        format(figure, value(result, figure)),
+        ratios(scenario, result, figure),
+      ]),
+      String(result.writes),
+      String(countAll(result.requests) - result.writes),
+    ];
+  });
+  const lines = [
+    `### ${titles[scenario.scenario]}, ${scenario.parents.toLocaleString("en-US")} parents`,
+    "",
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map((_, index) => (index < 2 ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+  ];
+  return lines.join("\n");
+}
+
+/** Requests by verb and resource, one column per contender. */
+export function renderRequests(scenario: ScenarioResult): string {
+  const contenders = scenario.contenders.filter((c) => !c.error);
+  const keys = [...new Set(contenders.flatMap((c) => Object.keys(c.requests)))].sort();
+  const components = [
+    ...new Set(contenders.flatMap((c) => Object.keys(c.clusterCpuSeconds ?? {}))),
+  ].sort();
+  if (keys.length === 0 && components.length === 0) return "";
+  const failed = (result: ContenderResult, key: string) => {
+    const count = result.failedRequests?.[key] ?? 0;
+    return count > 0 ? ` (${count} failed)` : "";
+  };
+  const lines = [
+    `<details><summary>requests, ${scenario.scenario}, ${scenario.parents} parents</summary>`,
+    "",
+    `| request | ${contenders.map((c) => c.name).join(" | ")} |`,
+    `| --- | ${contenders.map(() => "---:").join(" | ")} |`,
+    ...keys.map(
+      (key) =>
+        `| ${key} | ${contenders.map((c) => `${c.requests[key] ?? 0}${failed(c, key)}`).join(" | ")} |`,
+    ),
+    ...components.map(
+      (component) =>
+        `| CPU s of ${component} | ${contenders.map((c) => c.clusterCpuSeconds?.[component]?.toFixed(2) ?? "—").join(" | ")} |`,
+    ),
+    "",
+    "</details>",
+  ];
+  return lines.join("\n");
+}
+
+export interface GoalCheck {
+  goal: string;
+  met: boolean | null;
+  detail: string;
+}
+
+function find(
+  results: readonly ScenarioResult[],
+  scenario: ScenarioName,
+  parents: number,
+  name: ContenderName,
+): ContenderResult | undefined {
+  return results
+    .find((r) => r.scenario === scenario && r.parents === parents)
+    ?.contenders.find((c) => c.name === name && !c.error);
+}
+
+/** The converge runs at a scale: the converge scenario, or the memory scenario's cold converge. */
+function convergeAt(
+  results: readonly ScenarioResult[],
+  parents: number,
+  name: ContenderName,
+): ContenderResult | undefined {
+  return find(results, "converge", parents, name) ?? find(results, "memory", parents, name);
+}
+
+function sizes(results: readonly ScenarioResult[], ...scenarios: ScenarioName[]): number[] {
+  return [
+    ...new Set(results.filter((r) => scenarios.includes(r.scenario)).map((r) => r.parents)),
+  ].sort((a, b) => a - b);
+}
+
+/** The project's goals, checked against the results (`met: null` when not measured). */
+export function checkGoals(results: readonly ScenarioResult[]): GoalCheck[] {
+  const checks: GoalCheck[] = [];
+  for (const parents of sizes(results, "converge", "memory")) {
+    const limit = parents >= 10_000 ? 1.3 : 1.2;
+    const operon = convergeAt(results, parents, "operon");
+    const floor = convergeAt(results, parents, "floor");
+    const a = value(operon, "wallSeconds");
+    const b = value(floor, "wallSeconds");
+    checks.push({
+      goal: `converge at N = ${parents.toLocaleString("en-US")} within ${limit}× the floor`,
+      met: a !== null && b !== null ? a <= limit * b : null,
+      detail:
+        a !== null && b !== null
+          ? `${ratio(a, b)}× (${a.toFixed(2)} s vs ${b.toFixed(2)} s)`
+          : "not measured",
+    });
+  }
+  for (const scenario of ["converge", "churn"] as const) {
+    for (const parents of sizes(results, scenario)) {
+      for (const [mine, peer] of [
+        ["operon", "controller-runtime-matched"],
+        ["operon-matched", "controller-runtime"],
+      ] as const) {
+        const a = value(find(results, scenario, parents, mine), "wallSeconds");
+        const b = value(find(results, scenario, parents, peer), "wallSeconds");
+        checks.push({
+          goal: `${scenario} at N = ${parents.toLocaleString("en-US")}: ${mine} faster than ${peer} (same concurrency)`,
+          met: a !== null && b !== null ? a < b : null,
+          detail:
+            a !== null && b !== null
+              ? `${ratio(a, b)}× (${a.toFixed(2)} s vs ${b.toFixed(2)} s)`
+              : "not measured",
+        });
+      }
+    }
+  }
+  for (const scenario of ["idle", "restart"] as const) {
+    for (const parents of sizes(results, scenario)) {
+      for (const name of ["operon", "operon-matched"] as const) {
+        const result = find(results, scenario, parents, name);
+        checks.push({
+          goal: `${scenario} at N = ${parents.toLocaleString("en-US")}: ${name} makes zero writes`,
+          met: result ? result.writes === 0 : null,
+          detail: result ? `${result.writes} writes` : "not measured",
+        });
+      }
+    }
+  }
+  for (const parents of sizes(results, "memory")) {
+    for (const figure of ["peakRssBytes", "steadyRssBytes"] as const) {
+      const a = value(find(results, "memory", parents, "operon"), figure);
+      const b = value(find(results, "memory", parents, "controller-runtime"), figure);
+      checks.push({
+        goal: `memory at N = ${parents.toLocaleString("en-US")}: operon ${figure === "peakRssBytes" ? "peak" : "steady"} RSS at or below controller-runtime's`,
+        met: a !== null && b !== null ? a <= b : null,
+        detail:
+          a !== null && b !== null
+            ? `${ratio(a, b)}× (${format(figure, a)} MiB vs ${format(figure, b)} MiB)`
+            : "not measured",
+      });
+    }
+  }
+  return checks;
+}
+
+export function renderGoals(checks: readonly GoalCheck[]): string {
+  if (checks.length === 0) return "";
+  const mark = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "NOT met");
+  return [
+    "### goals",
+    "",
+    "| goal | result | figures |",
+    "| --- | --- | --- |",
+    ...checks.map((check) => `| ${check.goal} | ${mark(check.met)} | ${check.detail} |`),
+  ].join("\n");
+}
+
+/** The whole report. */
+export function renderReport(results: readonly ScenarioResult[]): string {
+  const parts: string[] = [];
+  for (const scenario of results) {
+    parts.push(renderScenario(scenario));
+    const requests = renderRequests(scenario);
+    if (requests) parts.push(requests);
+  }
+  const goals = renderGoals(checkGoals(results));
+  if (goals) parts.push(goals);
+  parts.push(
+    `Ratios are this row's figure divided by the same figure of ${references.map((r) => `${r.short} = ${r.name}`).join(", ")}, measured in the same run ("—": not measured or not applicable). "other requests" are reads (GET, LIST, WATCH) of the bench resources.`,
+  );
+  return `${parts.join("\n\n")}\n`;
+}

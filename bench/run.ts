@@ -1,0 +1,214 @@
+/**
+ * `npm run bench`: Operon against controller-runtime and against the API server's own limit (the
+ * write floor), on a local control plane this script starts and stops. See bench/README.md.
+ *
+ *   node --conditions=operon-source bench/run.ts [--scenario ...] [--contenders ...] [--parents N,...]
+ */
+import { execFile } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { KubeClient } from "../src/client/client.ts";
+import { installCustomResources } from "../src/manager/install.ts";
+import { attachControlPlane, type ControlPlane, startControlPlane } from "../src/testkit/index.ts";
+import { parseBenchArgs, UsageError, usage } from "./args.ts";
+import { ensureGoBinary } from "./go-build.ts";
+import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
+import { BenchParent } from "./model.ts";
+import { renderReport } from "./report.ts";
+import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `operon run` flags that switch off its HTTP listeners, when this version of it has them. */
+async function operonListenerFlags(): Promise<string[]> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--conditions=operon-source", "src/cli/main.ts", "run", "--help"],
+      { cwd: repoRoot },
+    );
+    const flags: string[] = [];
+    for (const flag of ["--metrics-bind-address", "--health-probe-bind-address"]) {
+      if (stdout.includes(flag)) flags.push(flag, "0");
+    }
+    return flags;
+  } catch {
+    return [];
+  }
+}
+
+class Results {
+  readonly #path: string;
+  readonly #list: ScenarioResult[] = [];
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  add(scenario: ScenarioName, parents: number, result: ContenderResult): void {
+    let entry = this.#list.find((r) => r.scenario === scenario && r.parents === parents);
+    if (!entry) {
+      entry = { scenario, parents, contenders: [] };
+      this.#list.push(entry);
+    }
+    entry.contenders.push(result);
+  }
+
+  get list(): ScenarioResult[] {
+    const order = ["converge", "idle", "churn", "restart", "memory"];
+    return [...this.#list].sort(
+      (a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario) || a.parents - b.parents,
+    );
+  }
+
+  async save(): Promise<void> {
+    await mkdir(dirname(this.#path), { recursive: true });
+    await writeFile(this.#path, `${JSON.stringify(this.list, null, 2)}\n`);
+  }
+}
+
+function failed(name: ContenderName, error: unknown): ContenderResult {
+  return {
+    name,
+    wallSeconds: null,
+    peakRssBytes: null,
+    cpuSeconds: null,
+    writes: 0,
+    requests: {},
+    error: error instanceof Error ? error.message.split("\n")[0]! : String(error),
+  };
+}
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parseBenchArgs>;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      process.stderr.write(`bench: ${(error as Error).message}\n\n${usage}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (!options) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const scenarios = new Set<ScenarioName>(options.scenarios);
+  const floorRuns = ["converge", "churn", "memory"].some((s) => scenarios.has(s as ScenarioName));
+  const contenders = options.contenders.filter((c) => c !== "floor" || floorRuns);
+
+  const started = Date.now();
+  const logDir = join(repoRoot, "bench", "results", "logs");
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
+
+  const [controllerRuntimeBinary, floorBinary] = await Promise.all([
+    contenders.some((c) => c.startsWith("controller-runtime"))
+      ? ensureGoBinary(
+          "controller-runtime-peer",
+          join(repoRoot, "bench/peers/controller-runtime"),
+          progress,
+        )
+      : undefined,
+    contenders.includes("floor")
+      ? ensureGoBinary("write-floor", join(repoRoot, "bench/floor"), progress)
+      : undefined,
+  ]);
+  const operonExtraFlags = await operonListenerFlags();
+  if (contenders.some((c) => c.startsWith("operon"))) {
+    progress(
+      operonExtraFlags.length > 0
+        ? `operon run: ${operonExtraFlags.join(" ")}`
+        : "operon run has no --metrics-bind-address / --health-probe-bind-address: running it without",
+    );
+  }
+
+  progress(
+    "starting the local control plane (etcd, kube-apiserver, kube-controller-manager; no nodes)...",
+  );
+  let plane: ControlPlane | undefined;
+  let client: KubeClient | undefined;
+  const stopAll = async () => {
+    await client?.close().catch(() => {});
+    await plane?.stop().catch(() => {});
+  };
+  process.once("SIGINT", () => {
+    progress("interrupted: stopping the control plane");
+    void stopAll().then(() => process.exit(130));
+  });
+  try {
+    plane = options.attach
+      ? await attachControlPlane(options.attach)
+      : await startControlPlane({ nodes: 0 });
+    client = await KubeClient.fromKubeConfig({
+      kubeconfig: plane.kubeconfigPath,
+      fieldManager: "bench-harness",
+      maxInFlight: 64,
+    });
+    await installCustomResources(client, [BenchParent], { fieldManager: "bench-harness" });
+    progress(`control plane ready at ${plane.server} (${plane.dir})`);
+
+    const harness = new Harness({
+      plane,
+      client,
+      credentials: credentialsOf(plane),
+      repoRoot,
+      logDir,
+      options,
+      launch: {
+        repoRoot,
+        kubeconfig: plane.kubeconfigPath,
+        nodePath: process.execPath,
+        operonExtraFlags,
+        operonNodeFlags: options.operonNodeFlags,
+        ...(controllerRuntimeBinary ? { controllerRuntimeBinary } : {}),
+      },
+      ...(floorBinary ? { floorBinary } : {}),
+      progress,
+    });
+    const results = new Results(join(repoRoot, options.out));
+
+    for (const parents of options.parents) {
+      for (const name of contenders) {
+        progress(
+          `[${Math.round((Date.now() - started) / 1000)} s] ${name}, ${parents} parents: ${options.scenarios.join(", ")}`,
+        );
+        let pipeline: PipelineResults;
+        try {
+          pipeline =
+            name === "floor"
+              ? await harness.floor(parents, scenarios)
+              : await harness.operator(name, parents, scenarios);
+        } catch (error) {
+          progress(`  ${name} failed: ${(error as Error).message}`);
+          const applicable = options.scenarios.filter(
+            (s) => name !== "floor" || s === "converge" || s === "churn" || s === "memory",
+          );
+          pipeline = Object.fromEntries(applicable.map((s) => [s, failed(name, error)]));
+        }
+        for (const scenario of options.scenarios) {
+          const result = pipeline[scenario];
+          if (result) results.add(scenario, parents, result);
+        }
+        await results.save();
+      }
+    }
+    await harness.cleanup();
+    progress(
+      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, logs in bench/results/logs/`,
+    );
+    process.stdout.write(`\n${renderReport(results.list)}`);
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+process.exitCode = await main();

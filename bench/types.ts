@@ -1,0 +1,48 @@
+/** The shapes the harness records and `bench/results/latest.json` holds. */
+import type { RequestCounts } from "./metrics.ts";
+
+export const scenarioNames = ["converge", "idle", "churn", "restart", "memory"] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export const contenderNames = [
+  "operon",
+  "operon-matched",
+  "controller-runtime",
+  "controller-runtime-matched",
+  "floor",
+] as const;
+export type ContenderName = (typeof contenderNames)[number];
+
+/** What one contender did in one scenario. `null`: the figure does not apply. */
+export interface ContenderResult {
+  name: ContenderName;
+  /** converge/churn: until converged; restart: until ready; memory: the cold converge at that N. */
+  wallSeconds: number | null;
+  /** The process's peak resident set (VmHWM). */
+  peakRssBytes: number | null;
+  /** User + system CPU of the process during the scenario. */
+  cpuSeconds: number | null;
+  /** POST/PUT/PATCH/APPLY/DELETE requests to the bench resources, as the API server counted them. */
+  writes: number;
+  /** Requests to the bench resources by `"<VERB> <resource>[/<subresource>]"` (all status codes). */
+  requests: RequestCounts;
+  /** The requests of `requests` the server answered with a non-2xx code. */
+  failedRequests?: RequestCounts;
+  /** memory: the median resident set once converged and settled. */
+  steadyRssBytes?: number;
+  /** Parents reconciled at once (the floor: requests in flight). */
+  concurrency?: number;
+  /**
+   * CPU seconds the control plane's components spent during the scenario (context: they share
+   * the machine with the contender).
+   */
+  clusterCpuSeconds?: Record<string, number>;
+  /** Set when the contender did not finish the scenario. */
+  error?: string;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  parents: number;
+  contenders: ContenderResult[];
+}
