@@ -269,6 +269,19 @@ export class KubeClient {
     }
   }
 
+  /** Where a write of a whole, named object goes: its name, namespace and subresource. */
+  #namedTarget(
+    verb: string,
+    info: ResourceInfo,
+    object: { metadata?: { name?: string | undefined; namespace?: string | undefined } },
+    options: { namespace?: string; subresource?: string },
+  ): { name: string; namespace: string | undefined; subresource: string | undefined } {
+    const meta = object.metadata ?? {};
+    if (!meta.name) throw new TypeError(`${verb} ${info.plural}: the object has no metadata.name`);
+    const namespace = this.#namespace(info, options.namespace, meta.namespace);
+    return { name: meta.name, namespace, subresource: options.subresource };
+  }
+
   #fieldManager(options: WriteOptions): string | undefined {
     return options.fieldManager ?? this.fieldManager;
   }
@@ -528,10 +541,7 @@ export class KubeClient {
     options: UpdateOptions = {},
   ): Promise<T> {
     const info = await this.#info(type, options.signal);
-    const meta = (object as { metadata?: ObjectMeta }).metadata ?? {};
-    if (!meta.name) throw new TypeError(`update ${info.plural}: the object has no metadata.name`);
-    const namespace = this.#namespace(info, options.namespace, meta.namespace);
-    const target = { name: meta.name, namespace, subresource: options.subresource };
+    const target = this.#namedTarget("update", info, object, options);
     return this.#call<T>(type, {
       method: "PUT",
       path: resourcePath(info, target),
@@ -568,14 +578,11 @@ export class KubeClient {
     options: ApplyOptions = {},
   ): Promise<T> {
     const info = await this.#info(type, options.signal);
-    const meta = object.metadata;
-    if (!meta?.name) throw new TypeError(`apply ${info.plural}: the object has no metadata.name`);
-    const namespace = this.#namespace(info, options.namespace, meta.namespace);
-    const target = { name: meta.name, namespace, subresource: options.subresource };
+    const target = this.#namedTarget("apply", info, object, options);
     const fieldManager = this.#fieldManager(options);
     if (!fieldManager) {
       throw new TypeError(
-        `apply ${info.plural} "${meta.name}": server-side apply needs a field manager; pass fieldManager in the call or the client options`,
+        `apply ${info.plural} "${target.name}": server-side apply needs a field manager; pass fieldManager in the call or the client options`,
       );
     }
     return this.#call<T>(type, {
