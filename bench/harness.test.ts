@@ -291,7 +291,10 @@ describe("report", () => {
 
   test("the whole report lists the requests behind each scenario", () => {
     const report = renderReport([converge]);
-    assert.match(report, /<summary>requests, converge, 1000 parents<\/summary>/);
+    assert.match(
+      report,
+      /<summary>requests and control-plane CPU, converge, 1000 parents<\/summary>/,
+    );
     assert.match(report, /\| PUT benchparents\/status \| 1000 \| 1000 \| 1000 \| 1000 \|/);
     assert.match(report, /### goals/);
   });

@@ -140,7 +140,7 @@ export function renderRequests(scenario: ScenarioResult): string {
     return count > 0 ? ` (${count} failed)` : "";
   };
   const lines = [
-    `<details><summary>requests, ${scenario.scenario}, ${scenario.parents} parents</summary>`,
+    `<details><summary>requests and control-plane CPU, ${scenario.scenario}, ${scenario.parents} parents</summary>`,
     "",
     `| request | ${contenders.map((c) => c.name).join(" | ")} |`,
     `| --- | ${contenders.map(() => "---:").join(" | ")} |`,

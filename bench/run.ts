@@ -139,8 +139,10 @@ async function main(): Promise<number> {
     await client?.close().catch(() => {});
     await plane?.stop().catch(() => {});
   };
+  let interrupted = false;
   process.once("SIGINT", () => {
-    progress("interrupted: stopping the control plane");
+    interrupted = true;
+    progress("interrupted: stopping the contender and the control plane");
     void stopAll().then(() => process.exit(130));
   });
   try {
@@ -177,6 +179,7 @@ async function main(): Promise<number> {
 
     for (const parents of options.parents) {
       for (const name of contenders) {
+        if (interrupted) break;
         progress(
           `[${Math.round((Date.now() - started) / 1000)} s] ${name}, ${parents} parents: ${options.scenarios.join(", ")}`,
         );
