@@ -380,11 +380,37 @@ export class Requester {
     return errorFromStatus(status, describe, { retryAfter: result.headers["retry-after"] });
   }
 
-  #deadline(request: ApiRequest): { signal: AbortSignal; timedOut: () => boolean; ms: number } {
+  /**
+   * The signal one attempt runs under: the caller's, plus the attempt's deadline. A plain timer
+   * and listener, released by `dispose()` when the attempt ends: `AbortSignal.timeout` and
+   * `AbortSignal.any` would keep a timer and a signal alive per request until the deadline.
+   */
+  #deadline(request: ApiRequest): {
+    signal: AbortSignal;
+    timedOut: () => boolean;
+    ms: number;
+    dispose: () => void;
+  } {
     const ms = request.timeoutMs ?? this.#timeoutMs;
-    const timeout = AbortSignal.timeout(ms);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    return { signal, timedOut: () => timeout.aborted && !request.signal?.aborted, ms };
+    const controller = new AbortController();
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      controller.abort(new DOMException("the request timed out", "TimeoutError"));
+    }, ms);
+    timer.unref();
+    const forward = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) forward();
+    else request.signal?.addEventListener("abort", forward, { once: true });
+    return {
+      signal: controller.signal,
+      timedOut: () => expired && !request.signal?.aborted,
+      ms,
+      dispose: () => {
+        clearTimeout(timer);
+        request.signal?.removeEventListener("abort", forward);
+      },
+    };
   }
 
   /**
@@ -443,6 +469,7 @@ export class Requester {
         }
         throw transportError(err, describe, this.connection.cluster.source);
       } finally {
+        deadline.dispose();
         release();
       }
     });
