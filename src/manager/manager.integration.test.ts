@@ -142,12 +142,13 @@ describe("metrics", () => {
       assert.notEqual(page.get(`workqueue_unfinished_work_seconds{name="${name}"}`), undefined);
 
       assert.ok(page.sum('rest_client_requests_total{code="200",method="GET"') > 0);
-      assert.ok(page.sum('rest_client_requests_total{code="201",method="PATCH"') >= 3, "applies");
+      assert.ok(page.sum('rest_client_requests_total{code="201",method="POST"') >= 3, "creates");
+      assert.ok(page.sum('rest_client_request_duration_seconds_count{verb="POST"') >= 3);
       assert.ok(page.sum('rest_client_request_duration_seconds_count{verb="PATCH"') >= 3);
       assert.ok(
-        (page.get('operon_api_requests_total{verb="apply",resource="configmaps",code="201"}') ??
+        (page.get('operon_api_requests_total{verb="create",resource="configmaps",code="201"}') ??
           0) >= 3,
-        "three ConfigMaps created by apply",
+        "three ConfigMaps created",
       );
       assert.ok(
         (page.get(
