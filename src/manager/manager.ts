@@ -715,15 +715,26 @@ export class Manager {
   }
 }
 
-/** Logs what a sync changed, at info: what a user watching the operator wants to see. */
+/**
+ * Logs what a sync changed, at info, in one line per sync (not per child): what a user watching
+ * the operator wants to see, without a log line per object when thousands converge at once.
+ */
 function logChanges(logger: OperatorLogger, key: string, outcome: SyncOutcome): void {
-  const children = outcome.children;
-  if (!children) return;
   const fields = { parent: key, reconcileId: outcome.reconcileId };
-  for (const child of children.created) logger.info({ ...fields, child }, `created ${child}`);
-  for (const child of children.updated) logger.info({ ...fields, child }, `updated ${child}`);
-  for (const child of children.deleted) logger.info({ ...fields, child }, `deleted ${child}`);
-  for (const child of children.recreating)
-    logger.info({ ...fields, child }, `deleted ${child} to create it again with the new spec`);
+  const children = outcome.children;
+  if (children) {
+    const parts: string[] = [];
+    const changes: Record<string, string[]> = {};
+    const note = (verb: string, field: string, list: string[]) => {
+      if (list.length === 0) return;
+      parts.push(`${verb} ${list.join(", ")}`);
+      changes[field] = list;
+    };
+    note("created", "created", children.created);
+    note("updated", "updated", children.updated);
+    note("deleted", "deleted", children.deleted);
+    note("deleted to create again with the new spec", "recreating", children.recreating);
+    if (parts.length > 0) logger.info({ ...fields, ...changes }, parts.join("; "));
+  }
   if (outcome.statusWritten) logger.debug(fields, `wrote the status of ${key}`);
 }

@@ -82,6 +82,7 @@ test("SIGTERM mid-sync: running syncs finish, the process exits 0, the next inst
     const created = first.logs.find((line) => line.msg.startsWith("created ConfigMap"));
     assert.ok(created, "child creates are logged at info");
     assert.equal(created.level, 30);
+    assert.deepEqual(created.created, [created.msg.slice("created ".length)], "one line per sync");
     assert.equal(created.operator, env.CHORES_OPERATOR);
     assert.match(String(created.parent), new RegExp(`^${namespace}/chore-\\d$`));
     assert.match(String(created.reconcileId), /^[0-9a-f-]{36}$/);

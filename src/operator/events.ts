@@ -2,6 +2,9 @@
  * Kubernetes Events (`events.k8s.io/v1`) about parents: sync errors, child changes, conflicts,
  * finalizer outcomes. Repeats are folded into one Event's `series` and written at most once a
  * minute, and each object gets a small budget, so a failing parent cannot flood the API server.
+ * Events are written in the background by a few writers from a bounded queue (as client-go's
+ * broadcaster does): they never hold up a sync, and a burst of them (thousands of parents
+ * converging at once) does not crowd out the writes of the children and statuses.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -32,8 +35,17 @@ export interface EventRecorderOptions {
   refillMs?: number;
   /** Repeats of the same event update its series at most this often. Default 60 s. */
   seriesIntervalMs?: number;
+  /** Event writes in flight at once. Default 2. */
+  writers?: number;
+  /** Event writes waiting beyond this many are dropped (and reported to `onError`). Default 1000. */
+  maxQueued?: number;
   onError?: (error: unknown) => void;
   now?: () => number;
+}
+
+/** Raised (to `onError`) when an Event is dropped because too many are waiting to be written. */
+export class EventQueueFullError extends Error {
+  override readonly name = "EventQueueFullError";
 }
 
 interface SeriesState {
@@ -59,7 +71,9 @@ export class EventRecorder {
   readonly #series = new Map<string, SeriesState>();
   readonly #budgets = new Map<string, { tokens: number; updated: number }>();
   readonly #instance: string;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #queue: (() => Promise<unknown>)[] = [];
+  #active = 0;
+  readonly #idle: (() => void)[] = [];
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
@@ -100,7 +114,8 @@ export class EventRecorder {
       if (now - series.lastWrite >= (this.#options.seriesIntervalMs ?? 60_000)) {
         series.lastWrite = now;
         series.dirty = false;
-        this.#track(this.#patchSeries(series, now));
+        const count = series.count;
+        this.#enqueue(() => this.#patchSeries(series, count, now));
       }
       return;
     }
@@ -116,48 +131,71 @@ export class EventRecorder {
       dirty: false,
     });
     if (this.#series.size > maxTracked) this.#series.delete(this.#series.keys().next().value!);
-    this.#track(
-      this.#options.client
-        .create(EventType, {
-          metadata: { name, namespace },
-          eventTime: microTime(now),
-          reportingController: `operon.dev/${this.#options.controller}`,
-          reportingInstance: this.#instance,
-          action,
-          reason: event.reason,
-          type: event.type,
-          note,
-          regarding: {
-            apiVersion: regarding.apiVersion,
-            kind: regarding.kind,
-            name: regarding.metadata.name,
-            namespace: regarding.metadata.namespace,
-            uid: regarding.metadata.uid,
-            resourceVersion: regarding.metadata.resourceVersion,
-          },
-        } as never)
-        .then(() => undefined),
+    this.#enqueue(() =>
+      this.#options.client.create(EventType, {
+        metadata: { name, namespace },
+        eventTime: microTime(now),
+        reportingController: `operon.dev/${this.#options.controller}`,
+        reportingInstance: this.#instance,
+        action,
+        reason: event.reason,
+        type: event.type,
+        note,
+        regarding: {
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: regarding.metadata.name,
+          namespace: regarding.metadata.namespace,
+          uid: regarding.metadata.uid,
+          resourceVersion: regarding.metadata.resourceVersion,
+        },
+      } as never),
     );
   }
 
-  async #patchSeries(series: SeriesState, now: number): Promise<void> {
+  async #patchSeries(series: SeriesState, count: number, now: number): Promise<void> {
     await this.#options.client.patch(
       EventType,
       series.name,
-      { series: { count: series.count, lastObservedTime: microTime(now) } } as never,
+      { series: { count, lastObservedTime: microTime(now) } } as never,
       { namespace: series.namespace, type: "merge" },
     );
   }
 
-  #track(promise: Promise<void>): void {
-    const tracked = promise.catch((error: unknown) => this.#options.onError?.(error));
-    this.#pending.add(tracked);
-    void tracked.finally(() => this.#pending.delete(tracked));
+  #enqueue(write: () => Promise<unknown>): void {
+    if (this.#queue.length >= (this.#options.maxQueued ?? 1000)) {
+      this.#options.onError?.(
+        new EventQueueFullError(
+          `dropped an Event: ${this.#queue.length} are waiting to be written; the API server is slow or unreachable`,
+        ),
+      );
+      return;
+    }
+    this.#queue.push(write);
+    this.#pump();
   }
 
-  /** Waits for events being written (on shutdown, and in tests). */
+  #pump(): void {
+    const writers = this.#options.writers ?? 2;
+    while (this.#active < writers && this.#queue.length > 0) {
+      const write = this.#queue.shift()!;
+      this.#active++;
+      void write()
+        .catch((error: unknown) => this.#options.onError?.(error))
+        .finally(() => {
+          this.#active--;
+          this.#pump();
+          if (this.#active === 0 && this.#queue.length === 0) {
+            for (const resolve of this.#idle.splice(0)) resolve();
+          }
+        });
+    }
+  }
+
+  /** Waits until every queued Event is written (on shutdown, and in tests). */
   async flush(): Promise<void> {
-    await Promise.all([...this.#pending]);
+    if (this.#active === 0 && this.#queue.length === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }
 

@@ -520,7 +520,10 @@ describe("permissions", () => {
         const current = condition(await admin.get(Bundle, "b", { namespace }), syncedCondition);
         return current?.reason === "ApplyFailed" ? current : undefined;
       });
-      assert.match(found.message, /ConfigMap .*b: .*forbidden.*cannot create resource "configmaps"/);
+      assert.match(
+        found.message,
+        /ConfigMap .*b: .*forbidden.*cannot create resource "configmaps"/,
+      );
       assert.match(found.message, new RegExp(`system:serviceaccount:${namespace}:operator`));
     } finally {
       await harness.stop();

@@ -5,7 +5,7 @@
 import type { KubeClient } from "../client/client.ts";
 import { type Condition, formatTime } from "../resources/conditions.ts";
 import type { KubeObject } from "../resources/object.ts";
-import { stableHash } from "./drift.ts";
+import { jsonEqual } from "./drift.ts";
 
 /** Operon's condition on every parent. */
 export const syncedCondition = "Synced";
@@ -60,7 +60,7 @@ export function desiredStatus(
 
 /** True when `wanted` differs from the parent's live status. */
 export function statusDiffers(parent: KubeObject, wanted: Status): boolean {
-  return stableHash(parent.status ?? {}) !== stableHash(wanted);
+  return !jsonEqual(parent.status ?? {}, wanted);
 }
 
 /** Writes the status with server-side apply on `/status`; returns the updated parent. */
