@@ -2,6 +2,7 @@
  * How each contender is started. Operon runs through `operon run`, the controller-runtime peer and
  * the floor are Go binaries built into the cache outside the repository.
  */
+import { operatorNodeFlags } from "../src/manifests/deployment.ts";
 import type { ContenderName } from "./types.ts";
 
 /** Operon's default `concurrency` (parents synced at once; see `OperatorDeclaration`). */
@@ -45,6 +46,8 @@ export function launchPlan(
       return {
         command: context.nodePath,
         args: [
+          // As the image `operon generate` writes runs it.
+          ...operatorNodeFlags,
           ...(context.operonNodeFlags ?? []),
           "--conditions=operon-source",
           "src/cli/main.ts",

@@ -211,6 +211,7 @@ test("the Dockerfile: two stages, production dependencies, non-root, runs the mo
   const entrypoint = text.match(/^ENTRYPOINT (.*)$/m)?.[1];
   assert.deepEqual(JSON.parse(entrypoint!), [
     "node",
+    "--max-semi-space-size=4",
     "node_modules/operon/dist/cli/main.js",
     "run",
     "src/my operator.ts",

@@ -20,6 +20,7 @@ export {
   dockerignore,
   type GeneratedFile,
   type OperatorDeployment,
+  operatorNodeFlags,
   writeGeneratedFiles,
 } from "./deployment.ts";
 export {
