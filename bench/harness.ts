@@ -297,10 +297,6 @@ export class Harness {
     if (quiet < 2) this.env.progress("  the bench resources did not go quiet within 10 minutes");
   }
 
-  async cleanup(): Promise<void> {
-    await this.#quiesce().catch(() => {});
-  }
-
   // -- churn ---------------------------------------------------------------------------------------
 
   /** Changes the spec of a share of the parents; returns them with their new generations. */

@@ -61,7 +61,7 @@ describe("EventRecorder queue", () => {
     assert.deepEqual(fake.created, ["m0", "m1", "m2", "m3", "m4"]);
   });
 
-  it("drops events beyond the queue bound and says so", async () => {
+  it("drops events beyond the queue bound and says so, once per interval", async () => {
     const fake = slowClient();
     const errors: unknown[] = [];
     const recorder = new EventRecorder({
@@ -71,12 +71,12 @@ describe("EventRecorder queue", () => {
       maxQueued: 2,
       onError: (error) => errors.push(error),
     });
-    // One in flight, two queued, two dropped.
+    // One in flight, two queued, two dropped (reported together).
     for (let i = 0; i < 5; i++) {
       recorder.record(parent(i), { type: "Normal", reason: "ChildCreated", message: `m${i}` });
     }
-    assert.equal(errors.length, 2);
-    assert.ok(errors.every((error) => error instanceof EventQueueFullError));
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof EventQueueFullError);
     const flushing = recorder.flush();
     while (fake.created.length < 3) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -84,5 +84,39 @@ describe("EventRecorder queue", () => {
     }
     await flushing;
     assert.deepEqual(fake.created, ["m0", "m1", "m2"]);
+  });
+
+  it("thins bursts of Normal Events but records every Warning", async () => {
+    const fake = slowClient();
+    let now = 0;
+    const recorder = new EventRecorder({
+      client: fake.client,
+      controller: "test",
+      normalQps: 1,
+      normalBurst: 3,
+      now: () => now,
+    });
+    for (let i = 0; i < 6; i++) {
+      recorder.record(parent(i), { type: "Normal", reason: "ChildCreated", message: `n${i}` });
+      recorder.record(parent(i), { type: "Warning", reason: "SyncFailed", message: `w${i}` });
+    }
+    now = 2_000; // two more Normal Events' worth
+    for (let i = 6; i < 9; i++) {
+      recorder.record(parent(i), { type: "Normal", reason: "ChildCreated", message: `n${i}` });
+    }
+    const flushing = recorder.flush();
+    while (fake.waiting() > 0 || fake.created.length === 0) {
+      fake.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flushing;
+    assert.deepEqual(
+      fake.created.filter((note) => note.startsWith("n")),
+      ["n0", "n1", "n2", "n6", "n7"],
+    );
+    assert.deepEqual(
+      fake.created.filter((note) => note.startsWith("w")),
+      ["w0", "w1", "w2", "w3", "w4", "w5"],
+    );
   });
 });

@@ -35,6 +35,14 @@ export interface EventRecorderOptions {
   refillMs?: number;
   /** Repeats of the same event update its series at most this often. Default 60 s. */
   seriesIntervalMs?: number;
+  /**
+   * Normal Events written per second across all objects, after a burst of `normalBurst`
+   * (default 10 and 100). Normal Events beyond it are dropped, Warnings never are: when thousands
+   * of parents converge at once, their "created" Events must not cost the API server as much as
+   * the work they describe.
+   */
+  normalQps?: number;
+  normalBurst?: number;
   /** Event writes in flight at once. Default 2. */
   writers?: number;
   /** Event writes waiting beyond this many are dropped (and reported to `onError`). Default 1000. */
@@ -58,6 +66,7 @@ interface SeriesState {
 }
 
 const maxNoteBytes = 1024;
+const dropReportIntervalMs = 10_000;
 const maxTracked = 4096;
 /** After this long a repeat starts a new Event rather than extending the old series. */
 const seriesLifetimeMs = 30 * 60_000;
@@ -73,6 +82,10 @@ export class EventRecorder {
   readonly #instance: string;
   readonly #queue: (() => Promise<unknown>)[] = [];
   #active = 0;
+  #dropped = 0;
+  #normalTokens: number | undefined;
+  #normalRefilled = 0;
+  #lastDropReport = Number.NEGATIVE_INFINITY;
   readonly #idle: (() => void)[] = [];
 
   constructor(options: EventRecorderOptions) {
@@ -92,7 +105,7 @@ export class EventRecorder {
     budget.tokens = Math.min(burst, budget.tokens + (now - budget.updated) / refill);
     budget.updated = now;
     this.#budgets.set(uid, budget);
-    if (this.#budgets.size > maxTracked) this.#budgets.delete(this.#budgets.keys().next().value!);
+    if (this.#budgets.size > maxTracked) forgetOldest(this.#budgets);
     if (budget.tokens < 1) return false;
     budget.tokens -= 1;
     return true;
@@ -111,7 +124,10 @@ export class EventRecorder {
     if (series && now - series.firstSeen < seriesLifetimeMs) {
       series.count++;
       series.dirty = true;
-      if (now - series.lastWrite >= (this.#options.seriesIntervalMs ?? 60_000)) {
+      if (
+        now - series.lastWrite >= (this.#options.seriesIntervalMs ?? 60_000) &&
+        !this.#full(now)
+      ) {
         series.lastWrite = now;
         series.dirty = false;
         const count = series.count;
@@ -119,7 +135,8 @@ export class EventRecorder {
       }
       return;
     }
-    if (!this.#allow(uid)) return;
+    if (this.#full(now) || !this.#allow(uid)) return;
+    if (event.type === "Normal" && !this.#takeNormal(now)) return;
     const namespace = regarding.metadata.namespace ?? "default";
     const name = `${regarding.metadata.name}.${randomBytes(8).toString("hex")}`;
     this.#series.set(key, {
@@ -130,7 +147,7 @@ export class EventRecorder {
       firstSeen: now,
       dirty: false,
     });
-    if (this.#series.size > maxTracked) this.#series.delete(this.#series.keys().next().value!);
+    if (this.#series.size > maxTracked) forgetOldest(this.#series);
     this.#enqueue(() =>
       this.#options.client.create(EventType, {
         metadata: { name, namespace },
@@ -162,15 +179,42 @@ export class EventRecorder {
     );
   }
 
-  #enqueue(write: () => Promise<unknown>): void {
-    if (this.#queue.length >= (this.#options.maxQueued ?? 1000)) {
+  /** Takes a token of the Normal Events' bucket; false when it is empty. */
+  #takeNormal(now: number): boolean {
+    const qps = this.#options.normalQps ?? 10;
+    const burst = this.#options.normalBurst ?? 100;
+    const tokens =
+      this.#normalTokens === undefined
+        ? burst
+        : Math.min(burst, this.#normalTokens + ((now - this.#normalRefilled) * qps) / 1000);
+    this.#normalRefilled = now;
+    this.#normalTokens = tokens;
+    if (tokens < 1) return false;
+    this.#normalTokens = tokens - 1;
+    return true;
+  }
+
+  /**
+   * True when the queue is full and this Event is dropped. Drops are counted and reported at
+   * most every 10 s: a burst of thousands must not cost thousands of errors.
+   */
+  #full(now: number): boolean {
+    if (this.#queue.length < (this.#options.maxQueued ?? 1000)) return false;
+    this.#dropped++;
+    if (now - this.#lastDropReport >= dropReportIntervalMs) {
+      this.#lastDropReport = now;
+      const dropped = this.#dropped;
+      this.#dropped = 0;
       this.#options.onError?.(
         new EventQueueFullError(
-          `dropped an Event: ${this.#queue.length} are waiting to be written; the API server is slow or unreachable`,
+          `dropped ${dropped} Event(s): ${this.#queue.length} are waiting to be written; the API server is slow or unreachable`,
         ),
       );
-      return;
     }
+    return true;
+  }
+
+  #enqueue(write: () => Promise<unknown>): void {
     this.#queue.push(write);
     this.#pump();
   }
@@ -196,6 +240,19 @@ export class EventRecorder {
   async flush(): Promise<void> {
     if (this.#active === 0 && this.#queue.length === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+}
+
+/**
+ * Drops the oldest quarter of a bounded map in one pass. Dropping one entry per insertion from
+ * the front leaves the map's table full of holes that every `keys().next()` walks over, which
+ * made recording an Event cost time proportional to the number of tracked objects.
+ */
+function forgetOldest(map: Map<string, unknown>): void {
+  let drop = Math.ceil(map.size / 4);
+  for (const key of map.keys()) {
+    if (drop-- <= 0) break;
+    map.delete(key);
   }
 }
 
