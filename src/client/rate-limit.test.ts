@@ -52,6 +52,17 @@ describe("TokenBucket", () => {
     assert.equal(bucket.reserve(), 0);
   });
 
+  test("tryTake takes a token only when one is there", () => {
+    let now = 0;
+    const bucket = new TokenBucket({ qps: 1, burst: 2, now: () => now });
+    assert.deepEqual([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()], [true, true, false]);
+    now = 500; // half a token: still none, and nothing is owed
+    assert.equal(bucket.tryTake(), false);
+    now = 1000;
+    assert.equal(bucket.tryTake(), true);
+    assert.equal(bucket.tryTake(), false);
+  });
+
   test("take waits for a token and can be aborted", async () => {
     // At 2 qps with a burst of 1, the second token is ~500 ms away however slow the machine is.
     const bucket = new TokenBucket({ qps: 2, burst: 1 });

@@ -125,6 +125,16 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : (-this.#tokens / this.qps) * 1000;
   }
 
+  /** Takes a token only when one is available now; false (and nothing taken) otherwise. */
+  tryTake(): boolean {
+    const now = this.#now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.qps);
+    this.#updatedAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
   /** Gives back a reservation that was not used (the caller gave up while waiting). */
   #cancel(): void {
     this.#tokens = Math.min(this.burst, this.#tokens + 1);

@@ -5,37 +5,26 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { KubeClient } from "../client/client.ts";
+import type { KubeClient } from "../client/client.ts";
 import type { ControlPlane } from "../testkit/control-plane.ts";
 import { eventually } from "../testkit/operator-harness.ts";
-import { testControlPlane } from "../testkit/shared.ts";
-import { installCustomResources } from "./install.ts";
 import { Chore } from "./testdata/chores.ts";
 import { notConverged } from "./testdata/converged.ts";
 import { Replica, readTrace } from "./testdata/replica.ts";
+import { type ChoresTestbed, openChoresTestbed } from "./testdata/testbed.ts";
 
 let plane: ControlPlane;
 let admin: KubeClient;
 let dir: string;
 
+let testbed: ChoresTestbed | undefined;
 before(async () => {
-  plane = await testControlPlane();
-  admin = await KubeClient.fromKubeConfig({
-    kubeconfig: plane.kubeconfigPath,
-    fieldManager: "test-admin",
-  });
-  await installCustomResources(admin, [Chore]);
-  dir = mkdtempSync(join(tmpdir(), "operon-shutdown-"));
+  testbed = await openChoresTestbed("operon-shutdown-");
+  ({ plane, admin, dir } = testbed);
 });
-
-after(async () => {
-  await admin?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => testbed?.close());
 
 async function createChores(namespace: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {

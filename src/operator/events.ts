@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeClient } from "../client/client.ts";
+import { TokenBucket } from "../client/rate-limit.ts";
 import type { KubeObject } from "../resources/object.ts";
 
 const EventType = {
@@ -83,14 +84,18 @@ export class EventRecorder {
   readonly #queue: (() => Promise<unknown>)[] = [];
   #active = 0;
   #dropped = 0;
-  #normalTokens: number | undefined;
-  #normalRefilled = 0;
+  readonly #normalBudget: TokenBucket;
   #lastDropReport = Number.NEGATIVE_INFINITY;
   readonly #idle: (() => void)[] = [];
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
     this.#instance = `${options.controller}-${hostname()}`.slice(0, 128);
+    this.#normalBudget = new TokenBucket({
+      qps: options.normalQps ?? 10,
+      burst: options.normalBurst ?? 100,
+      now: () => this.#now(),
+    });
   }
 
   #now(): number {
@@ -136,7 +141,7 @@ export class EventRecorder {
       return;
     }
     if (this.#full(now) || !this.#allow(uid)) return;
-    if (event.type === "Normal" && !this.#takeNormal(now)) return;
+    if (event.type === "Normal" && !this.#normalBudget.tryTake()) return;
     const namespace = regarding.metadata.namespace ?? "default";
     const name = `${regarding.metadata.name}.${randomBytes(8).toString("hex")}`;
     this.#series.set(key, {
@@ -177,21 +182,6 @@ export class EventRecorder {
       { series: { count, lastObservedTime: microTime(now) } } as never,
       { namespace: series.namespace, type: "merge" },
     );
-  }
-
-  /** Takes a token of the Normal Events' bucket; false when it is empty. */
-  #takeNormal(now: number): boolean {
-    const qps = this.#options.normalQps ?? 10;
-    const burst = this.#options.normalBurst ?? 100;
-    const tokens =
-      this.#normalTokens === undefined
-        ? burst
-        : Math.min(burst, this.#normalTokens + ((now - this.#normalRefilled) * qps) / 1000);
-    this.#normalRefilled = now;
-    this.#normalTokens = tokens;
-    if (tokens < 1) return false;
-    this.#normalTokens = tokens - 1;
-    return true;
   }
 
   /**
