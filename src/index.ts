@@ -3,7 +3,7 @@
  * watches, caches, applies children, writes status, runs finalizers and retries.
  *
  * @example
- * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type } from "operon";
+ * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type } from "kube-operon";
  *
  * const Greeting = defineResource({
  *   group: "example.com", version: "v1", kind: "Greeting", plural: "greetings", scope: "Namespaced",

@@ -1,4 +1,4 @@
-import { child, Deployment, defineOperator, Pod, Secret, Service } from "operon";
+import { child, Deployment, defineOperator, Pod, Secret, Service } from "kube-operon";
 import { Greeting } from "./greeting.ts";
 
 export default defineOperator({

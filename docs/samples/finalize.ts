@@ -1,4 +1,4 @@
-import { defineOperator } from "operon";
+import { defineOperator } from "kube-operon";
 import { Greeting } from "./greeting.ts";
 
 /** Stands in for a call to a system outside the cluster. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { callSync } from "operon/testkit";
+import { callSync } from "kube-operon/testkit";
 import greeter from "./greeting.ts";
 
 test("sync greets by name, with no server", async () => {

@@ -1,4 +1,4 @@
-import { ConfigMap, defineOperator, defineResource, K8s, Type } from "operon";
+import { ConfigMap, defineOperator, defineResource, K8s, Type } from "kube-operon";
 
 // The parent: a custom resource declared once. Its TypeScript type and its CRD both come from here.
 export const Greeting = defineResource({

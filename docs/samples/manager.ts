@@ -1,4 +1,4 @@
-import { Manager } from "operon";
+import { Manager } from "kube-operon";
 import greeter from "./greeting.ts";
 import team from "./related.ts";
 

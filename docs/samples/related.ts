@@ -1,4 +1,4 @@
-import { defineOperator, defineResource, K8s, Node, Pod, Type } from "operon";
+import { defineOperator, defineResource, K8s, Node, Pod, Type } from "kube-operon";
 
 export const Team = defineResource({
   group: "example.com",

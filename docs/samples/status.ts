@@ -1,4 +1,4 @@
-import { Deployment, defineOperator } from "operon";
+import { Deployment, defineOperator } from "kube-operon";
 import { Greeting } from "./greeting.ts";
 
 export default defineOperator({

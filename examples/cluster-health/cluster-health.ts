@@ -3,7 +3,7 @@
  * healthy (Ready) and total Nodes in its status. Nodes are related objects: every change of a
  * Node's health reaches the ClusterHealth objects that select it.
  */
-import { defineOperator, defineResource, isConditionTrue, K8s, Node, Type } from "operon";
+import { defineOperator, defineResource, isConditionTrue, K8s, Node, Type } from "kube-operon";
 
 export const ClusterHealth = defineResource({
   group: "examples.operon.dev",

@@ -1,14 +1,14 @@
 /** Roperator's EchoServer: a Pod (recreate) and a Service (apply) per parent. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { KubeClient, Pod, Service } from "operon";
+import { KubeClient, Pod, Service } from "kube-operon";
 import {
   eventually,
   getOrUndefined,
   installCustomResources,
   runOperator,
   testControlPlane,
-} from "operon/testkit";
+} from "kube-operon/testkit";
 import echoServer, { EchoServer } from "./echo-server.ts";
 
 let admin: KubeClient;

@@ -3,7 +3,7 @@
  * The Pod is recreated when its spec changes (a Pod's containers cannot be edited in place);
  * the Service is updated in place. The status reports the Pod's phase.
  */
-import { child, defineOperator, defineResource, K8s, Pod, Service, Type } from "operon";
+import { child, defineOperator, defineResource, K8s, Pod, Service, Type } from "kube-operon";
 
 export const EchoServer = defineResource({
   group: "examples.operon.dev",

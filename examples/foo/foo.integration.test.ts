@@ -1,8 +1,8 @@
 /** The Kubebuilder tutorial's Foo: happy exactly while a Pod with the named name exists. */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { KubeClient, Pod } from "operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "operon/testkit";
+import { KubeClient, Pod } from "kube-operon";
+import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
 import foo, { Foo } from "./foo.ts";
 
 let client: KubeClient;

@@ -3,7 +3,7 @@
  * `spec.name` exists in the Foo's namespace. Foo owns nothing; it watches Pods as related
  * objects, so creating, deleting or renaming Pods (and changing `spec.name`) is followed at once.
  */
-import { defineOperator, defineResource, K8s, Pod, Type } from "operon";
+import { defineOperator, defineResource, K8s, Pod, Type } from "kube-operon";
 
 export const Foo = defineResource({
   group: "tutorial.my.domain",

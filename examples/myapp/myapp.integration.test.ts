@@ -1,8 +1,8 @@
 /** MyApp reaches Ready on the local control plane's simulated nodes. */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Deployment, isConditionTrue, KubeClient, Service } from "operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "operon/testkit";
+import { Deployment, isConditionTrue, KubeClient, Service } from "kube-operon";
+import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
 import myapp, { MyApp } from "./myapp.ts";
 
 let client: KubeClient;

@@ -2,7 +2,7 @@
  * MyApp: a Deployment and a Service from three fields. The status reports the Deployment's ready
  * replicas and a `Ready` condition that is true once all replicas are ready.
  */
-import { Deployment, defineOperator, defineResource, K8s, Service, Type } from "operon";
+import { Deployment, defineOperator, defineResource, K8s, Service, Type } from "kube-operon";
 
 export const MyApp = defineResource({
   group: "apps.example.com",

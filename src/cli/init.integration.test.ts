@@ -88,7 +88,7 @@ test("a scaffolded project passes its own npm test against the packed operon", {
   assert.equal(build.code, 0, `the build failed:\n${build.output}`);
   const pack = await run("npm", ["pack", "--pack-destination", dir], stage, 5 * 60_000);
   assert.equal(pack.code, 0, `npm pack failed:\n${pack.output}`);
-  const tarball = (await readdir(dir)).find((name) => /^operon-.*\.tgz$/.test(name));
+  const tarball = (await readdir(dir)).find((name) => /^kube-operon-.*\.tgz$/.test(name));
   assert.ok(tarball, `a tarball in ${dir}`);
 
   const init = await run(

@@ -81,14 +81,14 @@ test("the scaffold's files, with the kind's names in place", () => {
   const byPath = new Map(files.map((file) => [file.path, file.content]));
   const pkg = JSON.parse(byPath.get("package.json")!);
   assert.equal(pkg.type, "module");
-  assert.deepEqual(pkg.dependencies, { operon: "^0.1.0" });
+  assert.deepEqual(pkg.dependencies, { "kube-operon": "^0.1.0" });
   assert.equal(pkg.devDependencies.node, "24.21.0");
   assert.match(pkg.scripts.test, /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /group: "toys\.example\.com"/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /export const MyGizmo = defineResource/);
   assert.match(byPath.get("src/operator.ts")!, /import \{ MyGizmo \} from "\.\/my-gizmo\.ts";/);
   assert.match(byPath.get("src/operator.ts")!, /name: "my-gizmo"/);
-  assert.match(byPath.get("src/operator.test.ts")!, /from "operon\/testkit"/);
+  assert.match(byPath.get("src/operator.test.ts")!, /from "kube-operon\/testkit"/);
   assert.match(byPath.get("src/operator.integration.test.ts")!, /runOperator\(operator/);
   assert.deepEqual(parse(byPath.get("samples/mygizmo.yaml")!), {
     apiVersion: "toys.example.com/v1",
@@ -105,7 +105,7 @@ test("operon init creates the project in a new directory and says what next", as
   assert.match(result.stdout, /cd widgets\n {2}npm test/);
   const pkg = JSON.parse(await readFile(join(dir, "widgets", "package.json"), "utf8"));
   assert.equal(pkg.name, "widgets");
-  assert.equal(pkg.dependencies.operon, `^${ownPackage.version}`);
+  assert.equal(pkg.dependencies["kube-operon"], `^${ownPackage.version}`);
   assert.equal(pkg.devDependencies.node, ownPackage.devDependencies.node);
   assert.equal(pkg.devDependencies.typescript, ownPackage.devDependencies.typescript);
   const kind = await readFile(join(dir, "widgets", "src", "widget.ts"), "utf8");

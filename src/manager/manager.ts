@@ -154,7 +154,7 @@ function inClusterNamespace(): string | undefined {
  * Runs operators.
  *
  * @example
- * import { Manager } from "operon";
+ * import { Manager } from "kube-operon";
  * import greeter from "./greeter.ts";
  *
  * const manager = new Manager({

@@ -66,7 +66,7 @@ const columnFormats = new Set([
  * version and field and says how to fix it).
  *
  * @example
- * import { customResourceDefinition, toYaml } from "operon";
+ * import { customResourceDefinition, toYaml } from "kube-operon";
  * import { Widget } from "./widget.ts";
  *
  * const crd = customResourceDefinition(Widget);

@@ -151,7 +151,7 @@ function settle(operators: Operator | readonly Operator[], options: DeploymentOp
  * - a Service for the metrics port.
  *
  * @example
- * import { deploymentManifests, toYaml } from "operon";
+ * import { deploymentManifests, toYaml } from "kube-operon";
  * import myapp from "./myapp.ts";
  *
  * const { objects } = deploymentManifests(myapp, { image: "ghcr.io/me/myapp:1.0.0" });
@@ -305,7 +305,7 @@ export const operatorNodeFlags: readonly string[] = ["--max-semi-space-size=4"];
  * and {@link operatorNodeFlags}.
  *
  * @example
- * import { dockerfile } from "operon";
+ * import { dockerfile } from "kube-operon";
  * await writeFile("deploy/Dockerfile", dockerfile({ module: "src/operator.ts" }));
  */
 export function dockerfile(options: { module?: string; baseImage?: string } = {}): string {
@@ -369,7 +369,7 @@ function crdFileName(crd: CustomResourceDefinition): string {
  * `kubectl apply -k <folder>`.
  *
  * @example
- * import { deploymentFiles, writeGeneratedFiles } from "operon";
+ * import { deploymentFiles, writeGeneratedFiles } from "kube-operon";
  * import myapp from "./myapp.ts";
  *
  * await writeGeneratedFiles("deploy", deploymentFiles(myapp, { image: "ghcr.io/me/myapp:1.0.0" }));

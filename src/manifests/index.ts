@@ -4,7 +4,7 @@
  * cluster.
  *
  * @example
- * import { customResourceDefinition, toYaml } from "operon";
+ * import { customResourceDefinition, toYaml } from "kube-operon";
  * process.stdout.write(toYaml(customResourceDefinition(Widget)));
  *
  * @packageDocumentation

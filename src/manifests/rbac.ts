@@ -265,7 +265,7 @@ function asList(operators: Operator | readonly Operator[]): readonly Operator[] 
  * @throws RbacGenerationError when a type lacks its plural or scope.
  *
  * @example
- * import { rbacRules } from "operon";
+ * import { rbacRules } from "kube-operon";
  * import echoServer from "./echo-server.ts";
  *
  * const { cluster, namespaces } = rbacRules(echoServer, { namespace: "echo-system" });
@@ -332,7 +332,7 @@ export function rbacRules(
  * @throws RbacGenerationError when a type lacks its plural or scope.
  *
  * @example
- * import { rbacManifests, toYaml } from "operon";
+ * import { rbacManifests, toYaml } from "kube-operon";
  * import myapp from "./myapp.ts";
  *
  * const rbac = rbacManifests(myapp, { namespace: "myapp-system" });

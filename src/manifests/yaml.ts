@@ -11,7 +11,7 @@ import { stringify } from "yaml";
  * `"on"`, `"no"`, `"0755"`, are quoted; repeated values are written out, never as anchors.
  *
  * @example
- * import { customResourceDefinition, toYaml } from "operon";
+ * import { customResourceDefinition, toYaml } from "kube-operon";
  * await writeFile("config/crd/widgets.yaml", toYaml(customResourceDefinition(Widget)));
  */
 export function toYaml(objects: unknown): string {

@@ -198,7 +198,7 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * Declares an operator. Types flow from the parent's declaration into `sync`.
  *
  * @example
- * import { ConfigMap, defineOperator } from "operon";
+ * import { ConfigMap, defineOperator } from "kube-operon";
  * import { Greeting } from "./greeting.ts"; // a defineResource(...) declaration
  *
  * export default defineOperator({

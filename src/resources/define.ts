@@ -319,7 +319,7 @@ function normalizeVersion(
  *
  * @example
  * import { Type } from "@sinclair/typebox";
- * import { defineResource, K8s, type ObjectOf } from "operon";
+ * import { defineResource, K8s, type ObjectOf } from "kube-operon";
  *
  * export const Widget = defineResource({
  *   group: "example.com",

@@ -3,7 +3,7 @@
  *
  * @example
  * import { Type } from "@sinclair/typebox";
- * import { defineResource, Deployment, K8s, type ObjectOf } from "operon";
+ * import { defineResource, Deployment, K8s, type ObjectOf } from "kube-operon";
  *
  * const Widget = defineResource({
  *   group: "example.com",

@@ -189,7 +189,7 @@ function conditionSchema(): TCondition {
  *
  * @example
  * import { Type } from "@sinclair/typebox";
- * import { K8s } from "operon";
+ * import { K8s } from "kube-operon";
  *
  * const Spec = Type.Object({
  *   replicas: Type.Integer({ minimum: 0, default: 1 }),
@@ -310,7 +310,7 @@ export const K8s = {
    * would make the CRD large).
    *
    * @example
-   * import type { PodTemplateSpec } from "operon";
+   * import type { PodTemplateSpec } from "kube-operon";
    * const template = K8s.Opaque<PodTemplateSpec>({ description: "Template of the worker pods" });
    */
   Opaque<T = Record<string, unknown>>(options: SchemaOptions = {}): TUnsafe<T> {
@@ -343,7 +343,7 @@ export const K8s = {
    * server validates its `apiVersion`, `kind` and `metadata` and keeps the rest.
    *
    * @example
-   * import type { ConfigMap } from "operon";
+   * import type { ConfigMap } from "kube-operon";
    * const template = K8s.Embedded<ConfigMap>({ description: "The ConfigMap to create" });
    */
   Embedded<T extends KubeObject = KubeObject>(options: SchemaOptions = {}): TUnsafe<T> {

@@ -2,7 +2,7 @@
  * `operon/testkit`: a real local Kubernetes control plane for tests, examples and benchmarks.
  *
  * @example
- * import { startControlPlane } from "operon/testkit";
+ * import { startControlPlane } from "kube-operon/testkit";
  *
  * const plane = await startControlPlane();
  * // kubectl --kubeconfig <plane.kubeconfigPath> get nodes

@@ -21,7 +21,7 @@ let shared: Promise<ControlPlane> | undefined;
  *
  * @example
  * import { test } from "node:test";
- * import { testControlPlane } from "operon/testkit";
+ * import { testControlPlane } from "kube-operon/testkit";
  *
  * test("creates a ConfigMap", async () => {
  *   const plane = await testControlPlane();

@@ -17,7 +17,7 @@ export interface ScaffoldOptions {
   plural: string;
   /** The operator's name (a DNS-1123 label), e.g. `widget`. */
   operatorName: string;
-  /** The `operon` dependency: a version range, a `file:` path or tarball, a URL. */
+  /** The `kube-operon` dependency: a version range, a `file:` path or tarball, a URL. */
   operon: string;
   /** Versions of the pinned dev dependencies. */
   versions: { node: string; typescript: string; typesNode: string };
@@ -61,12 +61,15 @@ export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
       "install-crds": "operon install src/operator.ts",
       generate: "operon generate src/operator.ts",
     },
-    dependencies: { operon: options.operon },
+    dependencies: { "kube-operon": options.operon },
     devDependencies: {
       "@types/node": versions.typesNode,
       node: versions.node,
       typescript: versions.typescript,
     },
+    // npm runs the `node` package's install script only when allowed; it puts the pinned Node.js on
+    // the scripts' PATH.
+    allowScripts: { node: true },
   };
 
   const tsconfig = {
@@ -106,7 +109,7 @@ fi
  * The ${kind} kind: what users write (spec) and what the operator reports (status). Its
  * CustomResourceDefinition is generated from this declaration.
  */
-import { defineResource, K8s, type ObjectOf, Type } from "operon";
+import { defineResource, K8s, type ObjectOf, Type } from "kube-operon";
 
 export const ${kind} = defineResource({
   group: "${group}",
@@ -135,7 +138,7 @@ export type ${kind} = ObjectOf<typeof ${kind}>;
  * watches ${plural} and their ConfigMaps, applies what sync returns, deletes ConfigMaps no longer
  * returned, and writes the status.
  */
-import { ConfigMap, defineOperator } from "operon";
+import { ConfigMap, defineOperator } from "kube-operon";
 import { ${kind} } from "./${file}.ts";
 
 export default defineOperator({
@@ -162,7 +165,7 @@ export default defineOperator({
   const unitTest = `/** sync on its own: no cluster, plain objects in and out. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { callSync } from "operon/testkit";
+import { callSync } from "kube-operon/testkit";
 import operator from "./operator.ts";
 import type { ${kind} } from "./${file}.ts";
 
@@ -195,14 +198,14 @@ test("sync returns a ConfigMap with the message, named after the ${kind}", async
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ConfigMap, KubeClient } from "operon";
+import { ConfigMap, KubeClient } from "kube-operon";
 import {
   eventually,
   getOrUndefined,
   installCustomResources,
   runOperator,
   testControlPlane,
-} from "operon/testkit";
+} from "kube-operon/testkit";
 import operator from "./operator.ts";
 import { ${kind} } from "./${file}.ts";
 
@@ -258,7 +261,7 @@ spec:
 
   const readme = `# ${options.packageName}
 
-A Kubernetes operator written with [Operon](https://www.npmjs.com/package/operon): for every
+A Kubernetes operator written with [Operon](https://www.npmjs.com/package/kube-operon): for every
 \`${kind}\` (\`${apiVersion}\`), it keeps a ConfigMap holding the ${kind}'s message.
 
 | file | what it is |
@@ -301,7 +304,7 @@ kubectl apply -k deploy
 
 \`deploy/\` holds the namespace, the CRD, the RBAC the operator needs (and nothing more), and a
 Deployment of two replicas with leader election, health probes and metrics. The image build needs
-the \`operon\` dependency to be reachable from inside the build (a registry version, not a local
+the \`kube-operon\` dependency to be reachable from inside the build (a registry version, not a local
 \`file:\` path).
 `;
 
