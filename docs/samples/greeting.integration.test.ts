@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigMap, KubeClient } from "kube-operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
+import {
+  eventually,
+  installCustomResources,
+  runOperator,
+  testControlPlane,
+} from "kube-operon/testkit";
 import greeter, { Greeting } from "./greeting.ts";
 
 test("the greeter writes the ConfigMap and the status on a real API server", async () => {

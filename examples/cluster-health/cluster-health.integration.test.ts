@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { KubeClient, Node } from "kube-operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
+import {
+  eventually,
+  installCustomResources,
+  runOperator,
+  testControlPlane,
+} from "kube-operon/testkit";
 import clusterHealth, { ClusterHealth } from "./cluster-health.ts";
 
 let client: KubeClient;

@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { KubeClient, Pod } from "kube-operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
+import {
+  eventually,
+  installCustomResources,
+  runOperator,
+  testControlPlane,
+} from "kube-operon/testkit";
 import foo, { Foo } from "./foo.ts";
 
 let client: KubeClient;

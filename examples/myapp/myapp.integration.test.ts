@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Deployment, isConditionTrue, KubeClient, Service } from "kube-operon";
-import { eventually, installCustomResources, runOperator, testControlPlane } from "kube-operon/testkit";
+import {
+  eventually,
+  installCustomResources,
+  runOperator,
+  testControlPlane,
+} from "kube-operon/testkit";
 import myapp, { MyApp } from "./myapp.ts";
 
 let client: KubeClient;
