@@ -26,10 +26,31 @@
  * @packageDocumentation
  */
 
-export {
-  type ClientOptions,
-  KubeClient,
+export type {
+  ApplyObject,
+  ApplyOptions,
+  CallOptions,
+  ClientOptions,
+  DeepPartial,
+  DeleteCollectionOptions,
+  DeleteOptions,
+  FieldValidation,
+  GetOptions,
+  JsonPatchOperation,
+  ListAllOptions,
+  ListOptions,
+  ObjectCallOptions,
+  ObjectInput,
+  PatchOptions,
+  PatchType,
+  RawRequest,
+  ServerVersion,
+  UpdateOptions,
+  WriteOptions,
 } from "./client/client.ts";
+export { KubeClient } from "./client/client.ts";
+export type { ConnectionOptions } from "./client/connection.ts";
+export type { DiscoveryOptions } from "./client/discovery.ts";
 export {
   AlreadyExistsError,
   ConflictError,
@@ -42,10 +63,30 @@ export {
   isInvalid,
   isNotFound,
   KubeError,
+  type KubeErrorInit,
   NotFoundError,
+  type RequestDescription,
+  type Status,
+  type StatusCause,
+  type StatusDetails,
 } from "./client/errors.ts";
+export type { LoadKubeConfigOptions } from "./client/kubeconfig.ts";
+export type { QueryValue, Selector } from "./client/paths.ts";
+export type {
+  ClientMetrics,
+  RequesterOptions,
+  RequestMetric,
+  WatchMetric,
+} from "./client/request.ts";
+export type { BookmarkObject, WatchEvent, WatchOptions, WatchStream } from "./client/watch.ts";
+export type { LogFields, Logger } from "./logger.ts";
 export type { HealthCheck } from "./manager/health.ts";
-export { createLogger, type LoggerOptions, type LogLevel } from "./manager/logging.ts";
+export {
+  createLogger,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+} from "./manager/logging.ts";
 export {
   type ClientFactory,
   LeaderElectionLostError,
@@ -54,17 +95,21 @@ export {
   type ManagerOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
+export type { ChildFailure, ChildOutcome } from "./operator/child-applier.ts";
 export {
   type ChildDeclaration,
   type ChildGroup,
+  type ChildSpec,
   child,
   type DesiredChild,
   defineOperator,
   type FinalizeRequest,
   type FinalizeResult,
+  type ObjectOfSpec,
   type Operator,
   type OperatorDeclaration,
   type ParentEvent,
+  type ParentStatus,
   type RelatedDeclaration,
   related,
   type SyncReason,
@@ -72,5 +117,7 @@ export {
   type SyncResult,
   type UpdateStrategy,
 } from "./operator/declaration.ts";
-export type { SyncOutcome } from "./operator/reconciler.ts";
+export type { EventRecorderOptions } from "./operator/events.ts";
+export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
+export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";

@@ -231,7 +231,10 @@ describe("ConfigMap CRUD and typed errors", () => {
   test("impersonation: the server sees the impersonated user (forbidden, with a helpful message)", async () => {
     const namespace = await plane.createNamespace();
     const base = await loadKubeConfig({ kubeconfig: plane.kubeconfigPath });
-    const jane = new KubeClient({ ...base, impersonate: { user: "jane", groups: ["devs"] } });
+    const jane = KubeClient.forCluster({
+      ...base,
+      impersonate: { user: "jane", groups: ["devs"] },
+    });
     try {
       await assert.rejects(jane.get(ConfigMap, "x", { namespace }), (err: unknown) => {
         assert.ok(err instanceof ForbiddenError);

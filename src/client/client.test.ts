@@ -120,7 +120,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
-  client = new KubeClient(
+  client = KubeClient.forCluster(
     {
       server: `http://127.0.0.1:${port}`,
       tls: { insecureSkipTlsVerify: false },
@@ -366,7 +366,7 @@ describe("KubeClient verbs", () => {
   });
 
   test("apply without any field manager is refused before sending", async () => {
-    const bare = new KubeClient(client.connection.cluster);
+    const bare = KubeClient.forCluster(client.connection.cluster);
     await assert.rejects(
       bare.apply(ConfigMap, { metadata: { name: "a", namespace: "ns" } }),
       /server-side apply needs a field manager/,

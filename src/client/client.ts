@@ -200,15 +200,18 @@ const patchContentTypes: Record<PatchType, string> = {
  * await client.close();
  */
 export class KubeClient {
+  /** @internal The connection pool. */
   readonly connection: Connection;
+  /** @internal Requests with retries, deadlines and error mapping. */
   readonly requester: Requester;
+  /** @internal Resource discovery, cached. */
   readonly discovery: Discovery;
   /** Namespace used when a call on a namespaced object names none. */
   readonly namespace: string;
   /** Default field manager for writes. */
   readonly fieldManager: string | undefined;
 
-  constructor(cluster: ClusterConnection, options: ClientOptions = {}) {
+  private constructor(cluster: ClusterConnection, options: ClientOptions = {}) {
     this.connection = new Connection(cluster, options);
     this.requester = new Requester(this.connection, options);
     this.discovery = new Discovery(this.requester, options);
@@ -226,6 +229,11 @@ export class KubeClient {
     options: LoadKubeConfigOptions & ClientOptions = {},
   ): Promise<KubeClient> {
     return new KubeClient(await loadKubeConfig(options), options);
+  }
+
+  /** @internal A client for a connection resolved elsewhere (tests, impersonation). */
+  static forCluster(cluster: ClusterConnection, options: ClientOptions = {}): KubeClient {
+    return new KubeClient(cluster, options);
   }
 
   // -------------------------------------------------------------------------------------------

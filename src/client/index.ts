@@ -116,8 +116,6 @@ export {
 } from "./kubeconfig.ts";
 export {
   formatSelector,
-  type LabelSelector,
-  type LabelSelectorRequirement,
   type ResourceInfo,
   resourcePath,
   type Selector,

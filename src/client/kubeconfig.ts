@@ -94,7 +94,7 @@ export interface Impersonation {
 }
 
 /**
- * A resolved way to reach one cluster: the input of `new KubeClient(...)`.
+ * A resolved way to reach one cluster: what a client connects with.
  *
  * Can also be built by hand, e.g. for a test server:
  * @example
@@ -730,7 +730,7 @@ async function exists(path: string): Promise<boolean> {
  * @example
  * const connection = await loadKubeConfig();                       // the usual lookup
  * const dev = await loadKubeConfig({ kubeconfig: "./dev.yaml", context: "kind-dev" });
- * const client = new KubeClient(dev, { fieldManager: "my-operator" });
+ * const client = KubeClient.forCluster(dev, { fieldManager: "my-operator" });
  */
 export async function loadKubeConfig(
   options: LoadKubeConfigOptions = {},

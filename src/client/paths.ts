@@ -3,6 +3,8 @@
  * core group (`/api/v1`) and named groups (`/apis/{group}/{version}`). Pure functions, no I/O.
  */
 
+import type { LabelSelector } from "../resources/meta.ts";
+
 /** What the client knows about a resource type: enough to build its URLs. */
 export interface ResourceInfo {
   /** API group, `""` for the core group. */
@@ -94,19 +96,6 @@ export function queryString(params: Record<string, QueryValue> | undefined): str
       parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`);
   }
   return parts.length ? `?${parts.join("&")}` : "";
-}
-
-/** One requirement of a `metav1.LabelSelector`. */
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-  values?: string[];
-}
-
-/** A `metav1.LabelSelector`, as found in object specs. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
 }
 
 /**

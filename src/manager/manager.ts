@@ -270,12 +270,12 @@ export class Manager {
     return this.#client;
   }
 
-  /** The runtime of each operator, by name (after `start`). */
+  /** True once the caches have synced (leader or standby), until shutdown. */
+  /** @internal The runtime of an operator, by name (after `start`); tests read its internals. */
   runtime(name: string): OperatorRuntime | undefined {
     return this.#runtimes.find((runtime) => runtime.operator.name === name);
   }
 
-  /** True once the caches have synced (leader or standby), until shutdown. */
   get ready(): boolean {
     return this.#state === "running" && this.#lost === undefined;
   }

@@ -58,16 +58,22 @@ export class ManagerMetrics {
   readonly registry = new Registry();
   /** Request hooks for a `KubeClient` (`rest_client_*`, `operon_api_requests_total`). */
   readonly client: ClientMetrics;
-  /** Work-queue hooks (`workqueue_*`, label `name`). */
+  /** @internal Work-queue hooks (`workqueue_*`, label `name`). */
   readonly queue: WorkQueueMetrics;
-  /** Informer hooks (`operon_informer_restarts_total`). */
+  /** @internal Informer hooks (`operon_informer_restarts_total`). */
   readonly informers: InformerObserver;
 
+  /** @internal */
   readonly reconcileTotal: Counter<"controller" | "result">;
+  /** @internal */
   readonly reconcileErrors: Counter<"controller">;
+  /** @internal */
   readonly reconcileTime: Histogram<"controller">;
+  /** @internal */
   readonly activeWorkers: Gauge<"controller">;
+  /** @internal */
   readonly maxConcurrentReconciles: Gauge<"controller">;
+  /** @internal */
   readonly leaderStatus: Gauge<"name">;
   #informerStats: () => InformerStats[] = () => [];
   #processMetrics = false;
@@ -229,12 +235,13 @@ export class ManagerMetrics {
     });
   }
 
-  /** Where `operon_cache_objects` reads the informers' counters from at each scrape. */
+  /** @internal Where `operon_cache_objects` reads the informers' counters from at each scrape. */
   observeInformers(stats: () => InformerStats[]): void {
     this.#informerStats = stats;
   }
 
   /**
+   * @internal
    * Adds Node's process metrics (CPU, memory, event-loop lag, GC, handles) to the registry.
    * Only once per manager: they install process-wide observers that live as long as the process.
    */
@@ -244,7 +251,7 @@ export class ManagerMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Records one finished reconcile. */
+  /** @internal Records one finished reconcile. */
   reconciled(controller: string, result: ReconcileResultLabel, seconds: number): void {
     this.reconcileTotal.inc({ controller, result });
     if (result === "error") this.reconcileErrors.inc({ controller });

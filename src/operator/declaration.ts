@@ -48,7 +48,8 @@ export interface RelatedDeclaration<
 
 /** A child type as declared: a type (strategy `apply`) or a {@link ChildDeclaration}. */
 export type ChildSpec = ResourceType<KubeObject> | ChildDeclaration<KubeObject>;
-type ObjectOfSpec<S> =
+/** The object type of a child or related declaration. */
+export type ObjectOfSpec<S> =
   S extends ResourceType<infer T>
     ? T
     : S extends ChildDeclaration<infer T>
@@ -117,14 +118,14 @@ export type DesiredChild = {
   [field: string]: unknown;
 };
 
-/** The parent's status as `sync` returns it; Operon adds `observedGeneration` and its conditions. */
-export type StatusOf<P> = P extends { status?: infer S } ? S : Record<string, unknown>;
+/** The status of a parent object `P` (its type's status, or any object when it declares none). */
+export type ParentStatus<P> = P extends { status?: infer S } ? S : Record<string, unknown>;
 
 /** What `sync` returns. */
 export interface SyncResult<P extends KubeObject> {
   /** The parent's status. Omitted: left as it is (Operon still maintains its own condition). */
-  status?: StatusOf<P> extends object
-    ? Omit<StatusOf<P>, "observedGeneration"> & { conditions?: Condition[] }
+  status?: ParentStatus<P> extends object
+    ? Omit<ParentStatus<P>, "observedGeneration"> & { conditions?: Condition[] }
     : never;
   /** Every child that should exist; others the parent controls are deleted. */
   children?: DesiredChild[];

@@ -127,9 +127,11 @@ export interface CustomResourceDeclaration {
   readonly versions: readonly DeclaredVersion[];
 }
 
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** Flattens an intersection into one object type, for readable hovers. */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-type StatusPart<V> = V extends { status: infer S extends TSchema }
+/** `{ status?: ... }` when a version declares a status schema. */
+export type StatusPart<V> = V extends { status: infer S extends TSchema }
   ? { status?: Static<S> }
   : unknown;
 
@@ -146,14 +148,17 @@ export type CustomObject<ApiVersion extends string, Kind extends string, V> = Si
   } & StatusPart<V>
 >;
 
-type VersionsOf<D> = D extends { versions: infer Vs }
+/** The versions of a definition, by name (a single-version definition is its own version). */
+export type VersionsOf<D> = D extends { versions: infer Vs }
   ? Vs
   : D extends { version: infer N extends string }
     ? { [K in N]: D }
     : never;
 
-type GroupOf<D> = D extends { group: infer G extends string } ? G : string;
-type KindOf<D> = D extends { kind: infer K extends string } ? K : string;
+/** The API group of a definition. */
+export type GroupOf<D> = D extends { group: infer G extends string } ? G : string;
+/** The kind of a definition. */
+export type KindOf<D> = D extends { kind: infer K extends string } ? K : string;
 
 /** The object types of every version of a definition, by version name. */
 export type VersionObjects<D> = {
@@ -164,13 +169,16 @@ export type VersionObjects<D> = {
   >;
 };
 
-type IsUnion<U, All = U> = U extends unknown ? ([All] extends [U] ? false : true) : never;
+/** Whether `U` is a union of several types. */
+export type IsUnion<U, All = U> = U extends unknown ? ([All] extends [U] ? false : true) : never;
 
-type StorageNames<Vs> = {
+/** The names of the versions marked `storage: true`. */
+export type StorageNames<Vs> = {
   [N in keyof Vs]: Vs[N] extends { storage: true } ? N : never;
 }[keyof Vs];
 
-type UncertainStorage<Vs> = {
+/** The names of versions whose `storage` is a `boolean` not known statically. */
+export type UncertainStorage<Vs> = {
   [N in keyof Vs]: Vs[N] extends { storage: true }
     ? never
     : Vs[N] extends { storage: false }

@@ -87,7 +87,8 @@ export type StatusProperties = {
   conditions: TOptional<TArray<TCondition>>;
 };
 
-type PropertyName<S extends TObject> = keyof S["properties"] & string;
+/** The property names of an object schema. */
+export type PropertyName<S extends TObject> = keyof S["properties"] & string;
 
 /** Pattern of a `resource.Quantity` string, as the API server validates it. */
 export const quantityPattern =

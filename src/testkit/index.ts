@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 
-export { customTypesOf, installCustomResources } from "../manager/install.ts";
+export { customTypesOf, type InstallOptions, installCustomResources } from "../manager/install.ts";
 export {
   type AssetPaths,
   type BinaryName,
