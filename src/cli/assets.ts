@@ -1,4 +1,5 @@
 /** `operon assets ensure|path`: the control-plane binaries the testkit runs. */
+import { dirname } from "node:path";
 import { assetCacheDir, binaryNames, ensureAssets } from "../testkit/assets.ts";
 import type { Command } from "./command.ts";
 
@@ -22,8 +23,20 @@ export const assetsEnsure: Command = {
 export const assetsPath: Command = {
   path: ["assets", "path"],
   summary: "Print the cache directory of the control-plane binaries",
-  async run({ stdout }) {
-    stdout.write(`${assetCacheDir()}/bin\n`);
+  description:
+    "Prints the directory the control-plane binaries are cached in, e.g. to put its kubectl on\n" +
+    'the PATH: export PATH="$PATH:$(operon assets path --ensure)".',
+  options: {
+    ensure: {
+      type: "boolean",
+      description: "Build or find the missing binaries first (as `assets ensure`)",
+    },
+  },
+  async run({ values, stdout }) {
+    // With --ensure, the directory kubectl was found in (OPERON_ASSETS may point elsewhere).
+    const dir =
+      values.ensure === true ? dirname((await ensureAssets()).kubectl) : `${assetCacheDir()}/bin`;
+    stdout.write(`${dir}\n`);
     return 0;
   },
 };
