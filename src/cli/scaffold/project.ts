@@ -11,6 +11,8 @@ export interface ScaffoldOptions {
   packageName: string;
   /** The custom kind's API group, e.g. `example.com`. */
   group: string;
+  /** The custom kind's API version, e.g. `v1` or `v1alpha1`. */
+  version: string;
   /** UpperCamelCase, e.g. `Widget`. */
   kind: string;
   /** Lowercase, e.g. `widgets`. */
@@ -42,10 +44,10 @@ export function pluralOf(kind: string): string {
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
-  const { group, kind, plural, operatorName, versions } = options;
+  const { group, version, kind, plural, operatorName, versions } = options;
   const file = kebabCase(kind);
   const singular = kind.toLowerCase();
-  const apiVersion = `${group}/v1`;
+  const apiVersion = `${group}/${version}`;
 
   const packageJson = {
     name: options.packageName,
@@ -113,7 +115,7 @@ import { defineResource, K8s, type ObjectOf, Type } from "kube-operon";
 
 export const ${kind} = defineResource({
   group: "${group}",
-  version: "v1",
+  version: "${version}",
   kind: "${kind}",
   plural: "${plural}",
   scope: "Namespaced",
