@@ -72,6 +72,7 @@ test("the scaffold's files, with the kind's names in place", () => {
       ".gitignore",
       "README.md",
       "scripts/ensure-deps.sh",
+      "test/control-plane.ts",
       "src/my-gizmo.ts",
       "src/operator.ts",
       "src/operator.test.ts",
@@ -84,7 +85,13 @@ test("the scaffold's files, with the kind's names in place", () => {
   assert.equal(pkg.type, "module");
   assert.deepEqual(pkg.dependencies, { "kube-operon": "^0.1.0" });
   assert.equal(pkg.devDependencies.node, "24.21.0");
-  assert.match(pkg.scripts.test, /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test/);
+  assert.match(
+    pkg.scripts.test,
+    /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test --test-global-setup=test\/control-plane\.ts /,
+  );
+  assert.match(byPath.get("test/control-plane.ts")!, /testControlPlaneSetup\(\)/);
+  assert.match(byPath.get("README.md")!, /not with a bare `node`/);
+  assert.match(byPath.get("README.md")!, /Unknown file extension "\.ts"/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /group: "toys\.example\.com"/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /export const MyGizmo = defineResource/);
   assert.match(byPath.get("src/operator.ts")!, /import \{ MyGizmo \} from "\.\/my-gizmo\.ts";/);

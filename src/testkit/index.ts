@@ -36,6 +36,11 @@ export {
   type RunOperatorOptions,
   runOperator,
 } from "./operator-harness.ts";
-export { testControlPlane } from "./shared.ts";
+export {
+  sharedControlPlaneEnv,
+  type TestControlPlaneSetup,
+  testControlPlane,
+  testControlPlaneSetup,
+} from "./shared.ts";
 export { callSync, type SyncInput } from "./sync-request.ts";
 export { controlPlaneVersions } from "./versions.ts";
