@@ -29,6 +29,12 @@ export {
   startControlPlane,
 } from "./control-plane.ts";
 export {
+  type PodSimulation,
+  simulateAfterAnnotation,
+  simulateAnnotation,
+  simulatePod,
+} from "./kwok-stages.ts";
+export {
   eventually,
   getOrUndefined,
   type OperatorHarness,
