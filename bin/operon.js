@@ -1,23 +1,24 @@
 #!/usr/bin/env node
-// The `operon` command's entry point, in plain JavaScript so that any Node.js can run it far
-// enough to say which version it needs. In a published package it runs the compiled CLI
-// (dist/); in a checkout of the repository it runs the TypeScript sources, resolving
-// `kube-operon` imports to them as the repository's own scripts do.
+// The `operon` command. In a published package it runs the compiled CLI, whose entry point checks
+// the Node.js version before loading anything else (src/cli/bin.ts). In a checkout of the
+// repository there is no compiled CLI: it runs the TypeScript sources, resolving `kube-operon`
+// imports to them as the repository's own scripts do. Plain JavaScript, so that an old Node.js
+// gets as far as saying what it lacks.
 import { existsSync } from "node:fs";
 
-const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(
-    `operon needs Node.js 22.18 or newer; this is Node.js ${process.versions.node}${major < 22 ? ", which is past its end of life" : ""}.\n` +
-      "  In a project, pin one with `npm install --save-dev node@24` and run operon through npm\n" +
-      "  (`npx operon ...` or an npm script), which puts the pinned Node.js first on the PATH.\n" +
-      "  Or install Node.js 24 from https://nodejs.org and run again.\n",
-  );
-  process.exit(1);
-}
-
-const source = new URL("../src/cli/main.ts", import.meta.url);
-if (existsSync(source)) {
+const source = new URL("../src/cli/bin.ts", import.meta.url);
+if (!existsSync(source)) {
+  await import(new URL("../dist/cli/bin.js", import.meta.url).href);
+} else {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 18)) {
+    process.stderr.write(
+      `operon needs Node.js 22.18 or newer; this is Node.js ${process.versions.node} (${process.execPath}).\n` +
+        "In this repository, `npx operon` and the npm scripts run the Node.js 24 pinned in\n" +
+        "package.json once `sh scripts/ensure-deps.sh` (or `npm run demo`, `npm test`) has installed it.\n",
+    );
+    process.exit(1);
+  }
   const { registerHooks } = await import("node:module");
   registerHooks({
     resolve(specifier, context, nextResolve) {
@@ -26,6 +27,4 @@ if (existsSync(source)) {
     },
   });
   await import(source.href);
-} else {
-  await import(new URL("../dist/cli/main.js", import.meta.url).href);
 }

@@ -1,15 +1,10 @@
 #!/bin/sh
 # Installs the npm dependencies (including the pinned Node.js runtime) when they are missing or
-# older than package-lock.json, so each README command works on a fresh clone by itself, and links
-# this checkout's `operon` command into node_modules/.bin so that `npx operon` runs it here as it
-# does in a project that installed the package.
+# older than package-lock.json, so each README command works on a fresh clone by itself.
 set -e
 cd "$(dirname "$0")/.."
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ ! -x node_modules/.bin/node ]; then
   echo "operon: installing npm dependencies (npm ci)..." >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
-fi
-if [ ! -e node_modules/.bin/operon ]; then
-  ln -sf ../../bin/operon.js node_modules/.bin/operon
 fi

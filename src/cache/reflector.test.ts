@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { GoneError, ServerError } from "../client/errors.ts";
+import { GoneError, NotFoundError, ServerError } from "../client/errors.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { FakeSource, type RecordedRequest } from "./fake-source.ts";
 import { Informer, type InformerOptions } from "./informer.ts";
@@ -399,6 +399,72 @@ describe("watch recovery", () => {
       ],
     );
     assert.equal(inf.store.size, 1);
+    await inf.stop();
+  });
+
+  test("a type that is not served (404) is said once, polled for, and picked up when it appears", async () => {
+    const Widget: ResourceType = {
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      plural: "widgets",
+      namespaced: true,
+    };
+    const source = new FakeSource();
+    const notFound = () =>
+      new NotFoundError({ request: { verb: "list", resource: "widgets" }, code: 404 });
+    source.listFailures.push(...Array.from({ length: 8 }, notFound));
+    const lines: { level: string; message: string }[] = [];
+    const log = (level: string) => (_fields: object, message: string) => {
+      lines.push({ level, message });
+    };
+    const restarts: RestartInfo[] = [];
+    const inf = informer(source, {
+      type: Widget,
+      streamingList: false,
+      backoff: { initialMs: 3000, maxMs: 30_000 },
+      logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+      observer: { restarted: (_id, info) => restarts.push(info) },
+    });
+    inf.start();
+    // The backoff alone would wait 3 s, then 6 s, then more; a type not served is polled every 5 s.
+    await waitFor(() => restarts.length >= 2, "two retries", 30_000);
+    assert.ok(
+      restarts.every((r) => r.delayMs <= 5_000),
+      JSON.stringify(restarts.map((r) => r.delayMs)),
+    );
+    await inf.stop();
+    const warnings = lines.filter((line) => line.level === "warn");
+    assert.equal(warnings.length, 1, "said once");
+    assert.equal(
+      warnings[0]?.message,
+      "the API server does not serve Widget (widgets.example.com v1): its CustomResourceDefinition is not installed. " +
+        "`operon install <module>` installs the CRDs of a module's operators. Waiting for it to appear",
+    );
+  });
+
+  test("once the type is served, the informer syncs and says so", async () => {
+    const source = new FakeSource();
+    const notFound = () =>
+      new NotFoundError({ request: { verb: "list", resource: "configmaps" }, code: 404 });
+    source.listFailures.push(notFound(), notFound());
+    source.put(cm("a", "one"));
+    const lines: string[] = [];
+    const log = (_fields: object, message: string) => {
+      lines.push(message);
+    };
+    const inf = informer(source, {
+      streamingList: false,
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    inf.start();
+    await inf.waitForSync();
+    assert.equal(inf.store.size, 1);
+    assert.equal(lines.filter((line) => line.includes("does not serve")).length, 1);
+    assert.match(
+      lines.find((line) => line.includes("does not serve")) ?? "",
+      /does not serve ConfigMap \(configmaps v1\): the API is not enabled there/,
+    );
+    assert.ok(lines.includes("the resource type is served now; listed it"));
     await inf.stop();
   });
 

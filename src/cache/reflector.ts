@@ -16,7 +16,10 @@
  * - silence past `silenceTimeoutMs` (not even a bookmark): abort the stream and resume, with
  *   backoff;
  * - any other failure: backoff (exponential, jittered, reset after a healthy spell), then resume
- *   from the last resource version, which the server replays from, so nothing is missed.
+ *   from the last resource version, which the server replays from, so nothing is missed;
+ * - 404 on the list or watch: the resource type is not served (its CRD is not installed yet).
+ *   Said once, at warn, with how to install it; retried every few seconds at most, so the
+ *   informer starts as soon as the type appears, without a restart.
  *
  * @module
  */
@@ -27,6 +30,7 @@ import { objectKey } from "../resources/object.ts";
 import { type BackoffOptions, ReconnectBackoff } from "./backoff.ts";
 import {
   describeFailure,
+  failureCode,
   isGoneFailure,
   isStreamingListRefusal,
   retryAfterMs,
@@ -134,6 +138,21 @@ type Outcome =
 
 const ABORTED = Symbol("aborted");
 
+/** While a resource type is not served, how long at most between two tries. */
+const notServedRetryMs = 5_000;
+
+/** What a 404 on a collection means, and what to do about it. */
+function notServedMessage(type: ResourceType): string {
+  const slash = type.apiVersion.indexOf("/");
+  const group = slash < 0 ? "" : type.apiVersion.slice(0, slash);
+  const name = `${type.plural}${group ? `.${group}` : ""} ${type.apiVersion.slice(slash + 1)}`;
+  const custom = group.includes(".") && !group.endsWith(".k8s.io");
+  return custom
+    ? `the API server does not serve ${type.kind} (${name}): its CustomResourceDefinition is not installed. ` +
+        "`operon install <module>` installs the CRDs of a module's operators. Waiting for it to appear"
+    : `the API server does not serve ${type.kind} (${name}): the API is not enabled there. Waiting for it to appear`;
+}
+
 /** Thrown when the server ends a watch without events right after opening it. */
 class ShortWatchError extends Error {
   constructor(durationMs: number) {
@@ -176,6 +195,8 @@ export class Reflector<T extends KubeObject> {
   #restarts: Record<RestartReason, number> = { closed: 0, gone: 0, silence: 0, error: 0 };
   #lastSyncTime: number | undefined;
   #lastEventTime: number | undefined;
+  /** The type answered 404 (not served) and has not been listed since: said once until then. */
+  #notServed = false;
 
   constructor(options: ReflectorOptions<T>) {
     this.#client = options.client;
@@ -257,6 +278,10 @@ export class Reflector<T extends KubeObject> {
       case "silence":
         return this.#backoff.next();
       case "error":
+        // A type that is not served yet is polled for, so it is picked up soon after it appears.
+        if (failureCode(outcome.error) === 404) {
+          return Math.min(this.#backoff.next(), notServedRetryMs);
+        }
         return Math.max(this.#backoff.next(), retryAfterMs(outcome.error) ?? 0);
     }
   }
@@ -284,6 +309,12 @@ export class Reflector<T extends KubeObject> {
         );
         break;
       case "error":
+        if (failureCode(info.error) === 404) {
+          if (this.#notServed) this.#logger.debug(fields, "still not served; retrying");
+          else this.#logger.warn(fields, notServedMessage(this.#type));
+          this.#notServed = true;
+          break;
+        }
         this.#logger.warn(fields, "list/watch failed; retrying");
         break;
     }
@@ -370,6 +401,10 @@ export class Reflector<T extends KubeObject> {
   }
 
   #completeList(objects: T[], info: ListInfo): void {
+    if (this.#notServed) {
+      this.#notServed = false;
+      this.#logger.info({ informer: this.#label }, "the resource type is served now; listed it");
+    }
     this.#lists++;
     this.#lastSyncTime = Date.now();
     this.#sink.replace(objects, info);

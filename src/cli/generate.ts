@@ -128,7 +128,7 @@ export const generate: Command = {
         );
       }
     }
-    const operators = await loadOperators(positionals[0]);
+    const operators = await loadOperators(positionals[0], "generate");
     const module = modulePathInImage(positionals[0]!);
     const image = text(values, "image");
     const baseImage = text(values, "base-image");

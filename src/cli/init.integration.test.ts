@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +129,26 @@ test("a scaffolded project passes its own npm test against the packed operon", {
 });
 
 test("the packed operon command runs in the scaffolded project", async () => {
+  // A Node.js too old for Operon (the machine's own, when it is one) gets told what to do.
+  const machineNode = "/usr/bin/node";
+  const machineVersion = existsSync(machineNode)
+    ? (await run(machineNode, ["--version"], project, 60_000)).output.trim()
+    : "";
+  if (/^v(1\d|2[01])\.|^v22\.(\d|1[0-7])\./.test(machineVersion)) {
+    const old = await run(
+      machineNode,
+      [join(project, "node_modules", ".bin", "operon"), "install", "src/operator.ts"],
+      project,
+      60_000,
+    );
+    assert.equal(old.code, 1, old.output);
+    assert.match(
+      old.output,
+      /^operon needs Node\.js 22\.18 or newer \(24 recommended\); this is Node\.js /,
+    );
+    assert.doesNotMatch(old.output, /ERR_UNKNOWN_FILE_EXTENSION/);
+  }
+
   const generate = await run(
     "npm",
     ["run", "--silent", "generate", "--", "--out", "-"],

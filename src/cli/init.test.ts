@@ -57,6 +57,7 @@ test("the scaffold's files, with the kind's names in place", () => {
   const files = scaffoldFiles({
     packageName: "gizmos",
     group: "toys.example.com",
+    version: "v1",
     kind: "MyGizmo",
     plural: "mygizmos",
     operatorName: "my-gizmo",
@@ -71,6 +72,7 @@ test("the scaffold's files, with the kind's names in place", () => {
       ".gitignore",
       "README.md",
       "scripts/ensure-deps.sh",
+      "test/control-plane.ts",
       "src/my-gizmo.ts",
       "src/operator.ts",
       "src/operator.test.ts",
@@ -83,7 +85,13 @@ test("the scaffold's files, with the kind's names in place", () => {
   assert.equal(pkg.type, "module");
   assert.deepEqual(pkg.dependencies, { "kube-operon": "^0.1.0" });
   assert.equal(pkg.devDependencies.node, "24.21.0");
-  assert.match(pkg.scripts.test, /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test/);
+  assert.match(
+    pkg.scripts.test,
+    /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test --test-global-setup=test\/control-plane\.ts /,
+  );
+  assert.match(byPath.get("test/control-plane.ts")!, /testControlPlaneSetup\(\)/);
+  assert.match(byPath.get("README.md")!, /not with a bare `node`/);
+  assert.match(byPath.get("README.md")!, /Unknown file extension "\.ts"/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /group: "toys\.example\.com"/);
   assert.match(byPath.get("src/my-gizmo.ts")!, /export const MyGizmo = defineResource/);
   assert.match(byPath.get("src/operator.ts")!, /import \{ MyGizmo \} from "\.\/my-gizmo\.ts";/);
@@ -113,6 +121,17 @@ test("operon init creates the project in a new directory and says what next", as
   assert.match(kind, /plural: "widgets"/);
 });
 
+test("operon init --version sets the kind's API version everywhere it appears", async () => {
+  const result = operon("init", "gadgets", "--kind", "Gadget", "--version", "v1alpha2");
+  assert.equal(result.code, 0, result.stderr);
+  const kind = await readFile(join(dir, "gadgets", "src", "gadget.ts"), "utf8");
+  assert.match(kind, /version: "v1alpha2"/);
+  const sample = parse(await readFile(join(dir, "gadgets", "samples", "gadget.yaml"), "utf8"));
+  assert.equal(sample.apiVersion, "example.com/v1alpha2");
+  const unit = await readFile(join(dir, "gadgets", "src", "operator.test.ts"), "utf8");
+  assert.match(unit, /apiVersion: "example\.com\/v1alpha2"/);
+});
+
 test("operon init refuses a directory with files, and bad names as usage errors", async () => {
   await mkdir(join(dir, "taken"));
   await writeFile(join(dir, "taken", "notes.txt"), "mine\n");
@@ -127,6 +146,7 @@ test("operon init refuses a directory with files, and bad names as usage errors"
     [[], /name the directory/],
     [["x", "--kind", "widget"], /--kind "widget" must be UpperCamelCase/],
     [["x", "--group", "local"], /--group "local" must be a lowercase DNS name/],
+    [["x", "--version", "1.0"], /--version "1\.0" is not a Kubernetes API version/],
     [["x", "--kind", "ConfigMap"], /--kind ConfigMap would clash/],
     [["x", "--name", "My_Op"], /--name "My_Op" must be a DNS-1123 label/],
     [["x", "y"], /expected one directory/],

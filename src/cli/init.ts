@@ -33,6 +33,8 @@ async function ownPackage(): Promise<OwnPackage> {
 const kindPattern = /^[A-Z][A-Za-z0-9]*$/;
 const groupPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 const labelPattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** A Kubernetes API version: `v1`, `v1beta2`, `v2alpha1`. */
+const versionPattern = /^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/;
 /** Names the scaffold's modules import or define next to the kind. */
 const reservedKinds = new Set(["ConfigMap", "K8s", "KubeClient", "ObjectOf", "Operator", "Type"]);
 
@@ -67,7 +69,7 @@ function packageNameOf(dir: string): string {
 export const init: Command = {
   path: ["init"],
   summary: "Create a new operator project in an empty directory",
-  usage: "<dir> [--group g] [--kind K] [--operon spec]",
+  usage: "<dir> [--group g] [--version v] [--kind K] [--operon spec]",
   description:
     "Creates a new operator project in <dir> (which must be new or empty): a custom kind, an\n" +
     "operator that keeps a ConfigMap per object, a sample, a unit test of sync and an\n" +
@@ -77,6 +79,11 @@ export const init: Command = {
     "an operon checkout or a tarball made with npm pack, or any spec npm understands.",
   options: {
     group: { type: "string", description: "API group of the kind", default: "example.com" },
+    version: {
+      type: "string",
+      description: "API version of the kind: v1, v1beta1, v1alpha1, ...",
+      default: "v1",
+    },
     kind: { type: "string", description: "The kind, UpperCamelCase", default: "Widget" },
     plural: { type: "string", description: "The kind's plural (default: from the kind)" },
     name: {
@@ -113,6 +120,12 @@ export const init: Command = {
         `--group "${group}" must be a lowercase DNS name with at least one dot, e.g. example.com`,
       );
     }
+    const version = text(values, "version") ?? "v1";
+    if (!versionPattern.test(version)) {
+      throw new UsageError(
+        `--version "${version}" is not a Kubernetes API version: use v1, v1beta1, v2alpha1, ...`,
+      );
+    }
     const plural = text(values, "plural") ?? pluralOf(kind);
     if (!labelPattern.test(plural)) {
       throw new UsageError(`--plural "${plural}" must be lowercase letters, digits and '-'`);
@@ -141,6 +154,7 @@ export const init: Command = {
     const files = scaffoldFiles({
       packageName: packageNameOf(dir),
       group,
+      version,
       kind,
       plural,
       operatorName,

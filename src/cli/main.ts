@@ -50,6 +50,24 @@ function findCommand(argv: string[]): { command: Command; rest: string[] } | und
   return best;
 }
 
+/** What to do about the failures every cluster command can meet: no kubeconfig, no cluster. */
+function hintFor(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === "KubeConfigError") {
+    return (
+      "Name the cluster with --kubeconfig <file> (and --context <name>) or $KUBECONFIG, or start a local one:\n" +
+      "  export KUBECONFIG=$(operon cluster up | tail -1)"
+    );
+  }
+  if (/cannot reach |ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(error.message)) {
+    return (
+      "Is the cluster running? Check the server of the kubeconfig's context (--kubeconfig, --context,\n" +
+      "$KUBECONFIG), or start a local cluster: export KUBECONFIG=$(operon cluster up | tail -1)"
+    );
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     process.stdout.write(overview());
@@ -82,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`operon ${command.path.join(" ")}: ${message}\n`);
+    const hint = hintFor(error);
+    if (hint) process.stderr.write(`${hint}\n`);
     if (process.env.OPERON_DEBUG && error instanceof Error)
       process.stderr.write(`${error.stack}\n`);
     return 1;

@@ -110,7 +110,7 @@ describe("operon run", () => {
     assert.match(stderr, /\$OPERON_LOG_LEVEL "chatty" is not one of/);
   });
 
-  test("a metrics port in use fails the start with exit code 1", async () => {
+  test("a port in use fails the start with exit code 1, naming the flag and its 0 value", async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     const port = (busy.address() as { port: number }).port;
@@ -128,7 +128,28 @@ describe("operon run", () => {
         "0",
       ]);
       assert.equal(code, 1, stderr);
-      assert.match(stderr, /operon run: listen EADDRINUSE/);
+      assert.ok(
+        stderr.includes(
+          `operon run: --metrics-bind-address 127.0.0.1:${port}: the address is already in use (EADDRINUSE), perhaps by another operon run. ` +
+            "Pass another address, e.g. --metrics-bind-address :9090, or --metrics-bind-address :0 for any free port, or --metrics-bind-address 0 to turn metrics off",
+        ),
+        stderr,
+      );
+      const probes = await operon([
+        "run",
+        chores,
+        "--kubeconfig",
+        kubeconfig,
+        "--metrics-bind-address",
+        "0",
+        "--health-probe-bind-address",
+        `127.0.0.1:${port}`,
+      ]);
+      assert.equal(probes.code, 1, probes.stderr);
+      assert.match(
+        probes.stderr,
+        /--health-probe-bind-address 127\.0\.0\.1:\d+: the address is already in use .* --health-probe-bind-address 0 to turn health probes off/,
+      );
     } finally {
       busy.close();
     }

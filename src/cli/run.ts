@@ -12,6 +12,7 @@ import {
   parseLogLevel,
 } from "../manager/logging.ts";
 import { LeaderElectionLostError, Manager } from "../manager/manager.ts";
+import { AddressInUseError } from "../manager/servers.ts";
 import { type Command, UsageError } from "./command.ts";
 import { kubeFlags, kubeOptions } from "./kube-options.ts";
 import { loadOperators } from "./load-module.ts";
@@ -30,6 +31,23 @@ function flag<T>(values: Record<string, unknown>, name: string, parse: (value: s
   } catch (error) {
     throw new UsageError(`--${name}: ${(error as Error).message}`);
   }
+}
+
+const flagOfOption: Record<string, string> = {
+  metricsBindAddress: "--metrics-bind-address",
+  healthProbeBindAddress: "--health-probe-bind-address",
+};
+
+/** A taken port, told in flags: which one set it, and the values that avoid the clash. */
+function addressInUse(error: AddressInUseError): string {
+  const flags = error.options.map((option) => flagOfOption[option] ?? option);
+  const set = flags.map((flag) => `${flag} ${error.address}`).join(" and ");
+  const example = flags[0];
+  return (
+    `${set}: the address is already in use (EADDRINUSE), perhaps by another operon run. ` +
+    `Pass another address, e.g. ${example} :9090, or ${example} :0 for any free port, or ` +
+    `${example} 0 to turn ${error.serving} off`
+  );
 }
 
 export const run: Command = {
@@ -113,7 +131,7 @@ export const run: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const operators = await loadOperators(positionals[0]);
+    const operators = await loadOperators(positionals[0], "run");
     const logger = createLogger({
       level: level ?? fromEnv ?? "info",
       ...(format ? { format: format as LogFormat } : {}),
@@ -149,6 +167,7 @@ export const run: Command = {
         // controller-runtime managers do. The pod restarts and joins as a standby.
         process.exit(1);
       }
+      if (error instanceof AddressInUseError) throw new Error(addressInUse(error));
       throw error;
     }
     // Everything is closed; should a stray handle keep the event loop alive, do not outstay the

@@ -27,6 +27,8 @@ import {
 import { createLogger } from "./logging.ts";
 import { ManagerMetrics, type ReconcileResultLabel } from "./metrics.ts";
 import {
+  AddressInUseError,
+  type ListenAddress,
   metricsHandler,
   parseBindAddress,
   probeHandler,
@@ -525,18 +527,28 @@ export class Manager {
       metricsAt.port !== 0 &&
       metricsAddress.trim() === healthAddress.trim()
     ) {
-      const server = await serve(metricsAt, { ...metricsRoute, ...probeRoutes });
+      const server = await listen(
+        metricsAt,
+        { ...metricsRoute, ...probeRoutes },
+        "metrics and health probes",
+        metricsAddress,
+        ["metricsBindAddress", "healthProbeBindAddress"],
+      );
       this.#servers.push(server);
       this.#metricsUrl = server.url;
       this.#healthUrl = server.url;
     } else {
       if (metricsAt) {
-        const server = await serve(metricsAt, metricsRoute);
+        const server = await listen(metricsAt, metricsRoute, "metrics", metricsAddress, [
+          "metricsBindAddress",
+        ]);
         this.#servers.push(server);
         this.#metricsUrl = server.url;
       }
       if (healthAt) {
-        const server = await serve(healthAt, probeRoutes);
+        const server = await listen(healthAt, probeRoutes, "health probes", healthAddress, [
+          "healthProbeBindAddress",
+        ]);
         this.#servers.push(server);
         this.#healthUrl = server.url;
       }
@@ -712,6 +724,24 @@ export class Manager {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
+  }
+}
+
+/** Starts a server, turning a taken address into an error that names the option setting it. */
+async function listen(
+  address: ListenAddress,
+  routes: Parameters<typeof serve>[1],
+  serving: string,
+  configured: string,
+  options: readonly string[],
+): Promise<RunningServer> {
+  try {
+    return await serve(address, routes);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EADDRINUSE") {
+      throw new AddressInUseError(serving, configured.trim(), options);
+    }
+    throw error;
   }
 }
 

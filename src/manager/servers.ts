@@ -39,6 +39,31 @@ export function parseBindAddress(address: string): ListenAddress | undefined {
   return { host: host === "" ? undefined : host, port };
 }
 
+/**
+ * A server could not listen because its address is taken (EADDRINUSE). `options` names the
+ * manager options that set the address, so callers can name their own flags.
+ */
+export class AddressInUseError extends Error {
+  override name = "AddressInUseError";
+  readonly code = "EADDRINUSE";
+  /** The address as configured, e.g. `:8080`. */
+  readonly address: string;
+  /** What is served there, e.g. `metrics`. */
+  readonly serving: string;
+  /** The manager options that set the address, e.g. `["metricsBindAddress"]`. */
+  readonly options: readonly string[];
+  constructor(serving: string, address: string, options: readonly string[]) {
+    const option = options.join(" and ");
+    super(
+      `cannot serve ${serving} on ${address}: the address is already in use (EADDRINUSE), perhaps by another operator; ` +
+        `set ${option} to another address, ":0" for any free port, or "0" to turn it off`,
+    );
+    this.address = address;
+    this.serving = serving;
+    this.options = options;
+  }
+}
+
 /** A running HTTP server. */
 export interface RunningServer {
   /** `http://host:port`, with the port actually bound. */

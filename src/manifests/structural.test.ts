@@ -668,6 +668,12 @@ test("embedded resources and opaque objects", () => {
     type: "object",
     "x-kubernetes-preserve-unknown-fields": true,
   });
+  assert.deepEqual(convert(K8s.OpaqueList({ maxItems: 4, description: "claims" })), {
+    description: "claims",
+    type: "array",
+    maxItems: 4,
+    items: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+  });
   rejects(
     Type.Object({ e: Type.String({ "x-kubernetes-embedded-resource": true }) }),
     "spec.e",

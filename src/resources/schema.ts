@@ -186,6 +186,21 @@ function conditionSchema(): TCondition {
 }
 
 /**
+ * The arguments of {@link K8s.Opaque}: its options for an object type; for an array type, an
+ * argument no value fits, so `K8s.Opaque<Item[]>()` fails to compile and names the helper to use.
+ */
+export type OpaqueArguments<T> = T extends readonly unknown[]
+  ? [useOpaqueListForLists: "K8s.Opaque<T> is for objects: for a list, use K8s.OpaqueList<Item>()"]
+  : [options?: SchemaOptions];
+
+function opaqueObject<T>(options: SchemaOptions): TUnsafe<T> {
+  return Type.Object(
+    {},
+    { ...options, additionalProperties: true, "x-kubernetes-preserve-unknown-fields": true },
+  ) as unknown as TUnsafe<T>;
+}
+
+/**
  * Kubernetes-specific schema builders, used beside TypeBox's `Type`.
  *
  * @example
@@ -308,17 +323,31 @@ export const K8s = {
 
   /**
    * An object stored as given without validation, typed `T` (e.g. a pod template whose full schema
-   * would make the CRD large).
+   * would make the CRD large). `T` must be an object type: for a list, use {@link K8s.OpaqueList}
+   * (`K8s.Opaque<Item[]>()` does not compile, since the API server would refuse an array there).
    *
    * @example
    * import type { PodTemplateSpec } from "kube-operon";
    * const template = K8s.Opaque<PodTemplateSpec>({ description: "Template of the worker pods" });
    */
-  Opaque<T = Record<string, unknown>>(options: SchemaOptions = {}): TUnsafe<T> {
-    return Type.Object(
-      {},
-      { ...options, additionalProperties: true, "x-kubernetes-preserve-unknown-fields": true },
-    ) as unknown as TUnsafe<T>;
+  Opaque<T extends object = Record<string, unknown>>(...options: OpaqueArguments<T>): TUnsafe<T> {
+    return opaqueObject<T>((options[0] as SchemaOptions | undefined) ?? {});
+  },
+
+  /**
+   * A list of objects, each stored as given without validation, typed `Item[]` (e.g. a
+   * StatefulSet-like `volumeClaimTemplates`). `options` apply to the list (`maxItems`,
+   * `description`, ...).
+   *
+   * @example
+   * import type { PersistentVolumeClaim } from "kube-operon";
+   * const volumeClaimTemplates = K8s.OpaqueList<PersistentVolumeClaim>({ maxItems: 8 });
+   * // Static<typeof volumeClaimTemplates> is PersistentVolumeClaim[]
+   */
+  OpaqueList<Item extends object = Record<string, unknown>>(
+    options: ArrayOptions = {},
+  ): TUnsafe<Item[]> {
+    return Type.Array(opaqueObject<Item>({}), options) as unknown as TUnsafe<Item[]>;
   },
 
   /**

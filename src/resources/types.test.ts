@@ -19,6 +19,7 @@ import {
   Lease,
   type ObjectMeta,
   type ObjectOf,
+  type PersistentVolumeClaim,
   Pod,
   type PodTemplateSpec,
   type ResourceType,
@@ -65,6 +66,7 @@ const Widget = defineResource({
     extra: Type.Optional(K8s.PreserveUnknownFields(Type.Object({ version: Type.String() }))),
     selector: Type.Optional(K8s.LabelSelector()),
     interval: Type.Optional(K8s.Duration()),
+    claims: Type.Optional(K8s.OpaqueList<PersistentVolumeClaim>()),
   }),
   status: K8s.Status({ readyReplicas: Type.Optional(Type.Integer()) }),
 });
@@ -88,6 +90,15 @@ expectType<Equal<NonNullable<Widget["spec"]["extra"]>["version"], string>>();
 expectType<Equal<NonNullable<Widget["spec"]["extra"]>["other"], unknown>>();
 expectType<Equal<Widget["spec"]["selector"], LabelSelector | undefined>>();
 expectType<Equal<Widget["spec"]["interval"], string | undefined>>();
+expectType<Equal<Widget["spec"]["claims"], PersistentVolumeClaim[] | undefined>>();
+
+// An opaque field is an object in the CRD, so its type must be one: a list is K8s.OpaqueList.
+// @ts-expect-error K8s.Opaque<T> is for objects: for a list, use K8s.OpaqueList<Item>()
+K8s.Opaque<PersistentVolumeClaim[]>();
+// @ts-expect-error K8s.Opaque<T> is for objects: for a list, use K8s.OpaqueList<Item>()
+K8s.Opaque<PersistentVolumeClaim[]>({ description: "claims" });
+// @ts-expect-error a string is not an object
+K8s.Opaque<string>();
 
 // status is optional and carries the standard fields.
 type WidgetStatus = NonNullable<Widget["status"]>;

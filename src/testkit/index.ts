@@ -29,6 +29,12 @@ export {
   startControlPlane,
 } from "./control-plane.ts";
 export {
+  type PodSimulation,
+  simulateAfterAnnotation,
+  simulateAnnotation,
+  simulatePod,
+} from "./kwok-stages.ts";
+export {
   eventually,
   getOrUndefined,
   type OperatorHarness,
@@ -36,6 +42,11 @@ export {
   type RunOperatorOptions,
   runOperator,
 } from "./operator-harness.ts";
-export { testControlPlane } from "./shared.ts";
+export {
+  sharedControlPlaneEnv,
+  type TestControlPlaneSetup,
+  testControlPlane,
+  testControlPlaneSetup,
+} from "./shared.ts";
 export { callSync, type SyncInput } from "./sync-request.ts";
 export { controlPlaneVersions } from "./versions.ts";

@@ -11,6 +11,8 @@ export interface ScaffoldOptions {
   packageName: string;
   /** The custom kind's API group, e.g. `example.com`. */
   group: string;
+  /** The custom kind's API version, e.g. `v1` or `v1alpha1`. */
+  version: string;
   /** UpperCamelCase, e.g. `Widget`. */
   kind: string;
   /** Lowercase, e.g. `widgets`. */
@@ -42,10 +44,10 @@ export function pluralOf(kind: string): string {
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
-  const { group, kind, plural, operatorName, versions } = options;
+  const { group, version, kind, plural, operatorName, versions } = options;
   const file = kebabCase(kind);
   const singular = kind.toLowerCase();
-  const apiVersion = `${group}/v1`;
+  const apiVersion = `${group}/${version}`;
 
   const packageJson = {
     name: options.packageName,
@@ -55,7 +57,7 @@ export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
     engines: { node: ">=22.18" },
     scripts: {
       setup: "sh scripts/ensure-deps.sh",
-      test: 'sh scripts/ensure-deps.sh && tsc --noEmit && node --test "src/**/*.test.ts"',
+      test: 'sh scripts/ensure-deps.sh && tsc --noEmit && node --test --test-global-setup=test/control-plane.ts "src/**/*.test.ts"',
       check: "tsc --noEmit",
       start: "operon run src/operator.ts",
       "install-crds": "operon install src/operator.ts",
@@ -87,7 +89,7 @@ export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
       skipLibCheck: true,
       noEmit: true,
     },
-    include: ["src"],
+    include: ["src", "test"],
   };
 
   const ensureDeps = `#!/bin/sh
@@ -105,6 +107,17 @@ elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ ! -x node_modu
 fi
 `;
 
+  const controlPlaneSetup = `/**
+ * One local Kubernetes control plane for the whole test run: \`npm test\` passes this module to
+ * \`node --test --test-global-setup\`, so it starts once before the test files (each runs in its
+ * own process) and stops after the last; \`testControlPlane()\` in the files attaches to it. A
+ * test file run on its own starts a private one instead.
+ */
+import { testControlPlaneSetup } from "kube-operon/testkit";
+
+export const { globalSetup, globalTeardown } = testControlPlaneSetup();
+`;
+
   const resource = `/**
  * The ${kind} kind: what users write (spec) and what the operator reports (status). Its
  * CustomResourceDefinition is generated from this declaration.
@@ -113,7 +126,7 @@ import { defineResource, K8s, type ObjectOf, Type } from "kube-operon";
 
 export const ${kind} = defineResource({
   group: "${group}",
-  version: "v1",
+  version: "${version}",
   kind: "${kind}",
   plural: "${plural}",
   scope: "Namespaced",
@@ -270,6 +283,7 @@ A Kubernetes operator written with [Operon](https://www.npmjs.com/package/kube-o
 | \`src/operator.ts\` | the operator: \`sync\` says which ConfigMap each ${kind} should have |
 | \`src/operator.test.ts\` | a unit test of \`sync\`, no cluster needed |
 | \`src/operator.integration.test.ts\` | the operator against a real local control plane |
+| \`test/control-plane.ts\` | starts one control plane for the whole test run (\`--test-global-setup\`) |
 | \`samples/${singular}.yaml\` | an example ${kind} |
 
 ## Develop
@@ -278,9 +292,18 @@ A Kubernetes operator written with [Operon](https://www.npmjs.com/package/kube-o
 npm test                # installs dependencies (with a pinned Node.js 24) on first use, type-checks, runs every test
 \`\`\`
 
-The integration test starts a local control plane (etcd, kube-apiserver, controller manager,
-scheduler, simulated nodes). Its binaries are fetched or built once and cached in
-\`~/.cache/operon\`.
+Run the tests with \`npm test\` (or \`npm exec -- node --test src/operator.test.ts\` for one file),
+not with a bare \`node\`: npm puts the Node.js 24 pinned in \`devDependencies\` first on the PATH.
+A machine's own \`node\` may be older: Node.js 20 fails with
+\`TypeError [ERR_UNKNOWN_FILE_EXTENSION]: Unknown file extension ".ts"\`, because only Node.js 22.18
+and newer run TypeScript files. Use the npm scripts, or install Node.js 24
+(<https://nodejs.org/en/download>, \`nvm install 24\`).
+
+The integration tests run against a local control plane (etcd, kube-apiserver, controller
+manager, scheduler, simulated nodes). \`test/control-plane.ts\` starts one for the whole run, before
+the first test file, and stops it after the last; each test takes a fresh namespace with
+\`plane.createNamespace()\`. A file run on its own starts its own. The binaries are fetched or
+built once and cached in \`~/.cache/operon\`.
 
 ## Run against a cluster
 
@@ -314,6 +337,7 @@ the \`kube-operon\` dependency to be reachable from inside the build (a registry
     { path: ".gitignore", content: "node_modules/\n*.log\n" },
     { path: "README.md", content: readme },
     { path: "scripts/ensure-deps.sh", content: ensureDeps },
+    { path: "test/control-plane.ts", content: controlPlaneSetup },
     { path: `src/${file}.ts`, content: resource },
     { path: "src/operator.ts", content: operator },
     { path: "src/operator.test.ts", content: unitTest },
