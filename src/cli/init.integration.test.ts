@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -75,6 +75,7 @@ test("a scaffolded project passes its own npm test against the packed operon", {
   const stage = join(dir, "stage");
   await mkdir(stage);
   for (const entry of [
+    "bin",
     "src",
     "package.json",
     "tsconfig.json",
@@ -157,4 +158,16 @@ test("the packed operon command runs in the scaffolded project", async () => {
   );
   assert.equal(generate.code, 0, generate.output);
   assert.match(generate.output, /kind: Deployment/);
+
+  // The installed command scaffolds projects that depend on the tarball it came from.
+  const nested = await run(
+    join(project, "node_modules", ".bin", "node"),
+    [join(project, "node_modules", ".bin", "operon"), "init", "nested", "--kind", "Thing"],
+    project,
+    60_000,
+  );
+  assert.equal(nested.code, 0, nested.output);
+  const nestedPackage = JSON.parse(await readFile(join(project, "nested", "package.json"), "utf8"));
+  const tarball = (await readdir(dir)).find((name) => /^kube-operon-.*\.tgz$/.test(name))!;
+  assert.equal(nestedPackage.dependencies["kube-operon"], `file:${join(dir, tarball)}`);
 });

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { UsageError } from "./command.ts";
-import { operonDependency } from "./init.ts";
+import { installedFrom, operonDependency } from "./init.ts";
 import { kebabCase, pluralOf, scaffoldFiles } from "./scaffold/project.ts";
 
 const cli = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -51,6 +51,22 @@ test("the operon dependency: this version by default, paths become absolute file
   assert.equal(operonDependency(tarball, "0.1.0"), `file:${tarball}`);
   assert.throws(() => operonDependency("./missing.tgz", "0.1.0"), /no such file/);
   assert.throws(() => operonDependency("", "0.1.0"), UsageError);
+});
+
+test("a copy installed from a tarball scaffolds projects that depend on the same tarball", async () => {
+  const project = join(dir, "app");
+  const packageRoot = join(project, "node_modules", "kube-operon");
+  await mkdir(packageRoot, { recursive: true });
+  const lock = (resolved: string) =>
+    writeFile(
+      join(project, "node_modules", ".package-lock.json"),
+      JSON.stringify({ packages: { "node_modules/kube-operon": { version: "0.1.0", resolved } } }),
+    );
+  await lock("file:../kube-operon-0.1.0.tgz");
+  assert.equal(await installedFrom(packageRoot), `file:${join(dir, "kube-operon-0.1.0.tgz")}`);
+  await lock("https://registry.npmjs.org/kube-operon/-/kube-operon-0.1.0.tgz");
+  assert.equal(await installedFrom(packageRoot), undefined, "a registry install keeps ^version");
+  assert.equal(await installedFrom(join(dir, "checkout")), undefined, "a checkout keeps ^version");
 });
 
 test("the scaffold's files, with the kind's names in place", () => {

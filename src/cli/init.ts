@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { basename, isAbsolute, relative, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeGeneratedFiles } from "../manifests/deployment.ts";
 import { type Command, UsageError } from "./command.ts";
 import { kebabCase, pluralOf, scaffoldFiles } from "./scaffold/project.ts";
@@ -56,6 +57,33 @@ export function operonDependency(spec: string | undefined, version: string | und
   return spec;
 }
 
+/**
+ * Where this copy of the package was installed from, when that was a tarball or a folder (as npm
+ * recorded it in the hosting project's `node_modules/.package-lock.json`): the new project then
+ * depends on the same files, which resolve whether or not a version is on the registry.
+ * `undefined` for a registry install or a checkout of the repository.
+ *
+ * @example
+ * await installedFrom("/home/me/app/node_modules/kube-operon"); // "file:/home/me/kube-operon-0.1.0.tgz"
+ */
+export async function installedFrom(packageRoot: string): Promise<string | undefined> {
+  const marker = `${sep}node_modules${sep}`;
+  const at = packageRoot.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const project = packageRoot.slice(0, at);
+  const key = relative(project, packageRoot).split(sep).join("/");
+  try {
+    const lock = JSON.parse(
+      await readFile(join(project, "node_modules", ".package-lock.json"), "utf8"),
+    ) as { packages?: Record<string, { resolved?: string }> };
+    const resolved = lock.packages?.[key]?.resolved;
+    if (!resolved?.startsWith("file:")) return undefined;
+    return `file:${resolve(project, resolved.slice("file:".length))}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A valid npm package name from a directory name. */
 function packageNameOf(dir: string): string {
   const name = basename(resolve(dir))
@@ -75,8 +103,9 @@ export const init: Command = {
     "operator that keeps a ConfigMap per object, a sample, a unit test of sync and an\n" +
     "integration test against a local control plane, a README, and package.json with Node.js 24\n" +
     "pinned as a dev dependency. Then: cd <dir> && npm test.\n\n" +
-    "--operon sets the operon dependency: a version range (default: this CLI's version), a path to\n" +
-    "an operon checkout or a tarball made with npm pack, or any spec npm understands.",
+    "--operon sets the kube-operon dependency: a version range, a path to a tarball made with\n" +
+    "npm pack, or any spec npm understands. Default: the tarball or folder this CLI was installed\n" +
+    "from, if it was; else ^<this CLI's version> from the npm registry.",
   options: {
     group: { type: "string", description: "API group of the kind", default: "example.com" },
     version: {
@@ -92,7 +121,8 @@ export const init: Command = {
     },
     operon: {
       type: "string",
-      description: "The operon dependency: version, path, tarball or npm spec (default ^<version>)",
+      description:
+        "The kube-operon dependency: version, path, tarball or npm spec (default: where this CLI came from)",
     },
   },
   async run({ values, positionals, stdout }) {
@@ -158,7 +188,12 @@ export const init: Command = {
       kind,
       plural,
       operatorName,
-      operon: operonDependency(text(values, "operon"), own.version),
+      operon:
+        text(values, "operon") === undefined
+          ? ((await installedFrom(
+              fileURLToPath(new URL("../../", import.meta.url)).replace(/[\\/]$/, ""),
+            )) ?? operonDependency(undefined, own.version))
+          : operonDependency(text(values, "operon"), own.version),
       versions: {
         node: dev.node ?? "24",
         typescript: dev.typescript ?? "5.9",
