@@ -13,9 +13,9 @@ import { type Dispatcher, Pool } from "undici";
 import type { ClientCertificate, Credentials } from "./auth.ts";
 import type { ClusterConnection } from "./kubeconfig.ts";
 
-/** Options of {@link Connection}. */
+/** Options of the connection pool (client options). */
 export interface ConnectionOptions {
-  /** `User-Agent` header; defaults to {@link defaultUserAgent}. */
+  /** `User-Agent` header; defaults to `operon/<version> (<os>/<arch>) node/<version>`. */
   userAgent?: string;
   /**
    * Most sockets open to the server at once; default unlimited. Every running watch holds a

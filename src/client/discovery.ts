@@ -42,7 +42,7 @@ export interface ApiGroupInfo {
   preferredVersion: string;
 }
 
-/** Options of {@link Discovery}. */
+/** Options of resource discovery (client options). */
 export interface DiscoveryOptions {
   /**
    * After a group-version was fetched and a kind was not in it, further lookups of unknown kinds

@@ -670,7 +670,7 @@ export async function inClusterConnection(
 // ---------------------------------------------------------------------------------------------
 // The entry point
 
-/** Options of {@link loadKubeConfig}. */
+/** Options of `KubeClient.fromKubeConfig`: which kubeconfig, context and namespace. */
 export interface LoadKubeConfigOptions {
   /** A kubeconfig file to use instead of `KUBECONFIG` and `~/.kube/config`; must exist. */
   kubeconfig?: string;

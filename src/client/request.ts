@@ -73,7 +73,7 @@ export interface ClientMetrics {
   watchClosed?(metric: WatchMetric & { durationSeconds: number; events: number }): void;
 }
 
-/** Options of {@link Requester}. */
+/** Options of requests: deadlines, retries, rate limits, metrics (client options). */
 export interface RequesterOptions {
   /** Most non-watch requests in flight at once; default 64. Further calls wait their turn. */
   maxInFlight?: number;

@@ -173,7 +173,7 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /**
    * Streaming list: the server first sends the current objects as `ADDED`, then a bookmark with
-   * the `k8s.io/initial-events-end` annotation ({@link isInitialEventsEnd}). Sets
+   * the `k8s.io/initial-events-end` annotation (`isInitialEventsEnd`). Sets
    * `resourceVersionMatch=NotOlderThan` and bookmarks as the API requires.
    */
   sendInitialEvents?: boolean;

@@ -315,7 +315,7 @@ export class Manager {
   /**
    * Connects, fills the caches, serves metrics and probes, and starts the operators. Resolves
    * once they run; with leader election, once the caches are synced (the operators start when
-   * this replica is elected: see {@link elected}).
+   * this replica is elected: see `elected`).
    */
   start(): Promise<void> {
     if (this.#state !== "new") throw new Error(`the manager cannot start: it is ${this.#state}`);
