@@ -122,7 +122,8 @@ for (const entry of entryPoints) {
     messageCallback(message: ExtractorMessage) {
       // The report difference is told once below, with the command that fixes it.
       if (message.messageId === "console-api-report-changed") message.handled = true;
-      if (message.messageId === "console-compiler-version-notice") message.handled = true;
+      if (message.messageId === "console-preamble") message.handled = true;
+      if (message.messageId === "console-api-report-not-copied") message.handled = true;
       const symbol = /The symbol "([^"]+)"/.exec(message.text)?.[1];
       if (message.messageId === "ae-forgotten-export" && symbol && mainExports.has(symbol)) {
         message.logLevel = ExtractorLogLevel.None;
