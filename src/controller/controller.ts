@@ -183,9 +183,9 @@ export class Controller {
       },
       delete: (object) => enqueueAll(object, true),
     };
-    this.#registrations.push(
-      informer.addHandler(handler, { name: `${this.name}/${reason}`, resyncPeriodMs }),
-    );
+    // Named for log lines: the controller and the type it watches (`reason` may be a function).
+    const name = `${this.name}/${informer.id.apiVersion}/${informer.id.kind}`;
+    this.#registrations.push(informer.addHandler(handler, { name, resyncPeriodMs }));
   }
 
   /** Waits for every source to sync, then starts processing keys. */
