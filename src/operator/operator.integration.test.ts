@@ -308,7 +308,9 @@ describe("status and writes", () => {
       children: { configMaps: ConfigMap },
       sync: ({ parent }) => {
         if (parent.spec.mode === "undeclared") {
-          return { children: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "s" } }] };
+          // A kind not declared in `children` does not compile; forced here to test the run time.
+          const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" } };
+          return { children: [secret as never] };
         }
         if (parent.spec.mode === "other-namespace") {
           return {
@@ -367,7 +369,7 @@ describe("status and writes", () => {
       parent: Bundle,
       namespace,
       children: { configMaps: ConfigMap },
-      sync: () => ({
+      sync: (_request) => ({
         children: [
           { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `random-${suffix()}` } },
         ],
@@ -437,7 +439,7 @@ describe("finalizers", () => {
       parent: Bundle,
       namespace,
       children: { roles: ClusterRole },
-      sync: () => ({
+      sync: (_request) => ({
         children: [
           {
             apiVersion: "rbac.authorization.k8s.io/v1",
