@@ -121,6 +121,7 @@ export {
   type DesiredChildOf,
   type DesiredMetadata,
   defineOperator,
+  desired,
   type FinalizeRequest,
   type FinalizeResult,
   type ObjectOfSpec,

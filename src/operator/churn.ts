@@ -119,12 +119,12 @@ export interface ChurnOptions {
 }
 
 /**
- * Reasons that mean something other than Operon changed what `sync` reads; they end a hold. The
- * echo of Operon's own write (`own-write`), a resync and a requeue do not.
+ * Reasons that end a hold: the parent or a related object changed, or someone asked. A change of
+ * a child does not: its watch event can arrive before the response of Operon's own write, so it
+ * cannot be told from the echo that would run the loop again.
  */
 const outsideChanges: ReadonlySet<TriggerReason> = new Set([
   "primary-changed",
-  "owned-changed",
   "related-changed",
   "manual",
 ]);

@@ -417,6 +417,26 @@ export function child<T extends KubeObject>(
   return { type, ...options };
 }
 
+/**
+ * A desired child of `type`, its `apiVersion` and `kind` taken from the type. Children written
+ * directly in the returned `children` array need no help; this is for those built elsewhere (in a
+ * variable, a loop, a helper function), where TypeScript would widen `"v1"` to `string`.
+ *
+ * @example
+ * import { ConfigMap, desired } from "kube-operon";
+ *
+ * const children = [];
+ * for (const key of ["a", "b"]) {
+ *   children.push(desired(ConfigMap, { metadata: { name: `settings-${key}` }, data: { key } }));
+ * }
+ */
+export function desired<T extends KubeObject>(
+  type: ResourceType<T>,
+  object: Without<Desired<T>, "apiVersion" | "kind">,
+): Desired<T> {
+  return { apiVersion: type.apiVersion, kind: type.kind, ...object } as unknown as Desired<T>;
+}
+
 /** Declares a related type (see {@link RelatedDeclaration}). */
 export function related<T extends KubeObject, P extends KubeObject = KubeObject>(
   type: ResourceType<T>,

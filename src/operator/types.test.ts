@@ -24,7 +24,7 @@ import {
   Type,
 } from "../resources/index.ts";
 import { callSync } from "../testkit/sync-request.ts";
-import { child, type DesiredChildOf, defineOperator } from "./declaration.ts";
+import { child, type DesiredChildOf, defineOperator, desired } from "./declaration.ts";
 
 type Equal<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -102,12 +102,9 @@ const shop = defineOperator({
           metadata: { name },
           spec: { type: "ClusterIP", selector: labels, ports: [{ port: 80, protocol: "TCP" }] },
         },
-        ...["a", "b"].map((key) => ({
-          apiVersion: "v1" as const,
-          kind: "ConfigMap" as const,
-          metadata: { name: `${name}-${key}` },
-          data: { key },
-        })),
+        ...["a", "b"].map((key) =>
+          desired(ConfigMap, { metadata: { name: `${name}-${key}` }, data: { key } }),
+        ),
         {
           apiVersion: "batch/v1",
           kind: "Job",
@@ -126,6 +123,30 @@ const shop = defineOperator({
         },
       ],
     };
+  },
+});
+
+// Children built outside the returned literal: `desired(Type, ...)` fills in apiVersion and kind.
+defineOperator({
+  name: "built",
+  parent: Shop,
+  children: { configMaps: ConfigMap, jobs: Job },
+  sync({ parent }) {
+    const children = [];
+    for (const key of ["a", "b"]) {
+      children.push(desired(ConfigMap, { metadata: { name: key }, data: { key } }));
+    }
+    if (parent.spec.replicas > 1) {
+      children.push(
+        desired(Job, {
+          metadata: { name: "scale" },
+          spec: { template: { spec: { restartPolicy: "Never", containers: [] } } },
+        }),
+      );
+    }
+    // @ts-expect-error `datas` is not a ConfigMap field
+    desired(ConfigMap, { metadata: { name: "x" }, datas: {} });
+    return { children };
   },
 });
 

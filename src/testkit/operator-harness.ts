@@ -93,6 +93,7 @@ export async function runOperator(
   operators: Operator | Operator[],
   options: RunOperatorOptions = {},
 ): Promise<OperatorHarness> {
+  const list = scoped(Array.isArray(operators) ? operators : [operators], options.namespace);
   const plane = options.plane ?? (await (await import("./shared.ts")).testControlPlane());
   const recorded: RecordedWrite[] = [];
   const client = await KubeClient.fromKubeConfig({
@@ -112,7 +113,6 @@ export async function runOperator(
   });
   const outcomes = new Map<string, SyncOutcome[]>();
   const log = options.log ?? process.env.OPERON_TEST_LOG === "1";
-  const list = scoped(Array.isArray(operators) ? operators : [operators], options.namespace);
   const now = options.now;
   const manager = new Manager({
     client,
