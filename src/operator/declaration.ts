@@ -6,6 +6,7 @@
 import type { KubeClient } from "../client/client.ts";
 import type { Condition } from "../resources/conditions.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
+import type { PolicyRule } from "../resources/rbac.ts";
 
 /**
  * How Operon brings an existing child to its desired state:
@@ -283,6 +284,15 @@ export interface OperatorDeclaration<
   debounceMs?: number;
   /** Parents synced at the same time. Default 8. */
   concurrency?: number;
+  /**
+   * RBAC rules for calls `sync` or `finalize` make themselves through `request.client` (Operon
+   * derives the rest from the declaration). Added to the generated RBAC (`operon generate`,
+   * `rbacRules`), in the operator's namespace when it has one.
+   *
+   * @example
+   * extraRules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }]
+   */
+  extraRules?: readonly PolicyRule[];
 }
 
 /** A declared operator, ready to run. */
