@@ -13,14 +13,14 @@ import type { ReconcileContext, ReconcileResult, TriggerReason } from "../contro
 import type { Logger } from "../logger.ts";
 import { formatTime } from "../resources/conditions.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
-import {
-  type AttemptPhase,
-  decideNext,
-  type ReconcileAttempt,
-  type RecordedParentEvent,
-} from "./attempt.ts";
+import { decideNext, type ReconcileAttempt, type RecordedParentEvent } from "./attempt.ts";
 import { type ChildOutcome, type LiveChildren, reconcileChildren } from "./child-applier.ts";
-import { ChurnDetector, fingerprintInputs, fingerprintOutput } from "./churn.ts";
+import {
+  ChurnDetector,
+  fingerprintInputs,
+  fingerprintOutput,
+  type InputFingerprint,
+} from "./churn.ts";
 import type {
   DesiredChild,
   FinalizeResult,
@@ -29,7 +29,12 @@ import type {
   SyncReason,
   SyncResult,
 } from "./declaration.ts";
-import { type ChildTypeInfo, MalformedChildError, prepareChildren } from "./desired.ts";
+import {
+  type ChildTypeInfo,
+  MalformedChildError,
+  type PreparedChild,
+  prepareChildren,
+} from "./desired.ts";
 import type { AppliedMemory } from "./drift.ts";
 import type { EventRecorder } from "./events.ts";
 import { CleanupProgress, finalizerStep, setFinalizer } from "./finalizer.ts";
@@ -96,6 +101,16 @@ function asError(error: unknown): Error {
 
 /** An attempt being filled in; `next` is decided once it is complete. */
 type Draft = Omit<ReconcileAttempt, "next" | "durationMs"> & { durationMs?: number };
+
+/** What the sync pipeline produced: the status and children `sync` returned and what was done, or why not. */
+type Produced =
+  | {
+      ok: true;
+      status: Record<string, unknown> | undefined;
+      desired: PreparedChild[];
+      outcome: ChildOutcome;
+    }
+  | { ok: false; error: unknown };
 
 /** The `Synced` condition after a sync whose function returned and whose children were applied. */
 function syncedAfterApply(outcome: ChildOutcome): { synced: SyncedState; failed: boolean } {
@@ -213,26 +228,23 @@ export class ParentReconciler {
     context: ReconcileContext,
     logger: Logger,
   ): Promise<void> {
-    const setPhase = (phase: AttemptPhase) => {
-      draft.phase = phase;
-    };
     if (!parent) {
-      setPhase("gone");
+      draft.phase = "gone";
       this.#churn.forget(draft.key);
       return;
     }
     const step = finalizerStep(parent, this.#options.operator.finalizer, this.#needsFinalizer);
     switch (step.kind) {
       case "released":
-        setPhase("finalize");
+        draft.phase = "finalize";
         return;
       case "cleanup":
-        setPhase("finalize");
+        draft.phase = "finalize";
         return this.#finalize(draft, parent, context, logger);
       case "sync": {
         const held = this.#churn.holdRemaining(draft.key, context.reasons);
         if (held > 0) {
-          setPhase("held");
+          draft.phase = "held";
           draft.heldForMs = held;
           return;
         }
@@ -332,14 +344,17 @@ export class ParentReconciler {
     this.#record(draft, parent, { reason, message: parts.join("; "), action });
   }
 
-  /** The sync pipeline: call `sync`, apply the children, check for churn, write the status. */
+  /**
+   * The sync pipeline: fingerprint the snapshot, produce (call `sync`, apply the children), judge
+   * (failures, conflicts, churn: Operon's `Synced` condition), write the status. Each step writes
+   * what it did into the attempt record.
+   */
   async #sync(
     draft: Draft,
     parent: KubeObject,
     context: ReconcileContext,
     logger: Logger,
   ): Promise<void> {
-    const { operator, client, childTypes, memory } = this.#options;
     const now = this.#clock();
     const snapshot = this.#snapshot(parent, true);
     // Fingerprinted before any write, with Operon's own earlier writes masked.
@@ -348,103 +363,100 @@ export class ParentReconciler {
       children: Object.values(snapshot.children).flatMap((list) => list ?? []),
       related: snapshot.related,
       isOwnState: (child) =>
-        memory.isOwnWrite(child.metadata.uid, child.metadata.resourceVersion) ||
-        memory.isOwnWrite(child.metadata.uid, undefined, true),
+        this.#options.memory.isOwnWrite(child.metadata.uid, child.metadata.resourceVersion) ||
+        this.#options.memory.isOwnWrite(child.metadata.uid, undefined, true),
     });
-    let synced: SyncedState;
-    let userStatus: Record<string, unknown> | undefined;
-    let failure: Error | undefined;
+    const produced = await this.#produce(draft, snapshot, context, now).then(
+      (result): Produced => result,
+      (error: unknown): Produced => ({ ok: false, error }),
+    );
+    draft.synced = this.#judge(draft, parent, inputs, produced, logger);
+    await this.#writeSyncStatus(
+      draft,
+      parent,
+      produced.ok ? produced.status : undefined,
+      now,
+      context.signal,
+      logger,
+    );
+  }
+
+  /** Calls `sync` and brings the children to what it returned. */
+  async #produce(
+    draft: Draft,
+    snapshot: Snapshot,
+    context: ReconcileContext,
+    now: Date,
+  ): Promise<Produced> {
+    const { operator, client, childTypes, memory } = this.#options;
+    const { parent } = snapshot;
     const called = performance.now();
-    try {
-      let result: SyncResult<KubeObject>;
-      try {
-        result = await operator.sync(
-          buildSyncRequest(operator, snapshot, {
-            reasons: new Set(draft.reasons),
-            attempt: context.failures,
-            signal: context.signal,
-            now,
-            client,
-          }),
-        );
-        if (!result || typeof result !== "object") {
-          throw new TypeError(
-            `sync returned ${result === null ? "null" : typeof result}; return an object such as { status, children }`,
-          );
-        }
-      } catch (error) {
-        draft.call = {
-          function: "sync",
-          outcome: "threw",
-          durationMs: Math.round(performance.now() - called),
-        };
-        throw error;
-      }
+    const call = (outcome: "returned" | "threw", requestedDelayMs?: number) => {
       draft.call = {
         function: "sync",
-        outcome: "returned",
+        outcome,
         durationMs: Math.round(performance.now() - called),
-        ...(result.requeueAfterMs !== undefined
-          ? { requestedDelayMs: Math.max(0, result.requeueAfterMs) }
-          : {}),
+        ...(requestedDelayMs === undefined
+          ? {}
+          : { requestedDelayMs: Math.max(0, requestedDelayMs) }),
       };
-      userStatus = result.status as Record<string, unknown> | undefined;
-      for (const event of result.events ?? []) this.#record(draft, parent, event);
-      const desired = prepareChildren((result.children ?? []) as DesiredChild[], {
-        operatorName: operator.name,
-        parent,
-        parentNamespaced: this.#options.parentNamespaced,
-        childTypes,
-      });
-      const outcome = await reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {
-        client,
-        fieldManager: operator.name,
-        memory,
-        signal: context.signal,
-      });
-      draft.children = outcome;
-      draft.writes += outcome.writes;
-      this.#recordChildChanges(draft, parent, outcome);
-      const applied = syncedAfterApply(outcome);
-      synced = applied.synced;
-      if (applied.failed) failure = new SyncError(synced.message);
-      else if (synced.reason === "ChildConflict") {
-        this.#record(draft, parent, {
-          type: "Warning",
-          reason: "ChildConflict",
-          message: outcome.conflicts.join("; "),
-          action: "Apply",
-        });
-      }
-      if (!failure) {
-        // A result that keeps changing while nothing it reads changes would loop: slow it down.
-        const churn = this.#churn.observe(draft.key, {
-          inputs,
-          output: fingerprintOutput(
-            desired.map((child) => child.hash),
-            userStatus,
-          ),
-          pruned: outcome.deleted,
-          changed: [...outcome.created, ...outcome.updated, ...outcome.deleted],
-        });
-        if (churn) {
-          draft.churn = churn;
-          synced = { status: "False", reason: "NotConverging", message: churn.message };
-          this.#record(draft, parent, {
-            type: "Warning",
-            reason: "NotConverging",
-            message: churn.message,
-            action: "Sync",
-          });
-        }
+    };
+    let result: SyncResult<KubeObject>;
+    try {
+      result = await operator.sync(
+        buildSyncRequest(operator, snapshot, {
+          reasons: new Set(draft.reasons),
+          attempt: context.failures,
+          signal: context.signal,
+          now,
+          client,
+        }),
+      );
+      if (!result || typeof result !== "object") {
+        throw new TypeError(
+          `sync returned ${result === null ? "null" : typeof result}; return an object such as { status, children }`,
+        );
       }
     } catch (error) {
-      synced = syncedAfterError(error);
-      failure = asError(error);
+      call("threw");
+      return { ok: false, error };
     }
-    if (failure) {
+    call("returned", result.requeueAfterMs);
+    for (const event of result.events ?? []) this.#record(draft, parent, event);
+    const status = result.status as Record<string, unknown> | undefined;
+    const desired = prepareChildren((result.children ?? []) as DesiredChild[], {
+      operatorName: operator.name,
+      parent,
+      parentNamespaced: this.#options.parentNamespaced,
+      childTypes,
+    });
+    const outcome = await reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {
+      client,
+      fieldManager: operator.name,
+      memory,
+      signal: context.signal,
+    });
+    draft.children = outcome;
+    draft.writes += outcome.writes;
+    this.#recordChildChanges(draft, parent, outcome);
+    return { ok: true, status, desired, outcome };
+  }
+
+  /**
+   * Operon's `Synced` condition for what the pipeline produced: a failure (reported, retried), a
+   * conflict (reported), a result that does not converge (slowed down), or success.
+   */
+  #judge(
+    draft: Draft,
+    parent: KubeObject,
+    inputs: InputFingerprint,
+    produced: Produced,
+    logger: Logger,
+  ): SyncedState {
+    const fail = (synced: SyncedState, error: Error): SyncedState => {
+      draft.error = error;
       logger.warn(
-        { err: failure, reason: synced.reason },
+        { err: error, reason: synced.reason },
         `sync of ${draft.key} failed: ${synced.message}`,
       );
       this.#record(draft, parent, {
@@ -453,26 +465,62 @@ export class ParentReconciler {
         message: synced.message,
         action: "Sync",
       });
+      return synced;
+    };
+    if (!produced.ok) return fail(syncedAfterError(produced.error), asError(produced.error));
+    const { outcome } = produced;
+    const applied = syncedAfterApply(outcome);
+    if (applied.failed) return fail(applied.synced, new SyncError(applied.synced.message));
+    if (applied.synced.reason === "ChildConflict") {
+      this.#record(draft, parent, {
+        type: "Warning",
+        reason: "ChildConflict",
+        message: outcome.conflicts.join("; "),
+        action: "Apply",
+      });
     }
-    draft.synced = synced;
+    // A result that keeps changing while nothing it reads changes would loop: slow it down.
+    const churn = this.#churn.observe(draft.key, {
+      inputs,
+      output: fingerprintOutput(
+        produced.desired.map((child) => child.hash),
+        produced.status,
+      ),
+      pruned: outcome.deleted,
+      changed: [...outcome.created, ...outcome.updated, ...outcome.deleted],
+    });
+    if (!churn) return applied.synced;
+    draft.churn = churn;
+    this.#record(draft, parent, {
+      type: "Warning",
+      reason: "NotConverging",
+      message: churn.message,
+      action: "Sync",
+    });
+    return { status: "False", reason: "NotConverging", message: churn.message };
+  }
 
-    const wanted = desiredStatus(parent, userStatus, synced, now);
-    if (statusDiffers(parent, wanted)) {
-      try {
-        await writeStatus(client, this.#parentType, parent, wanted, operator.name, context.signal);
-        draft.writes++;
-        draft.statusWritten = true;
-      } catch (error) {
-        if (!isNotFound(error)) {
-          logger.warn(
-            { err: error },
-            `status write of ${draft.key} failed: ${errorMessage(error)}`,
-          );
-          failure ??= asError(error);
-        }
-      }
+  /** Writes the status `sync` returned plus Operon's condition, when it differs from the stored one. */
+  async #writeSyncStatus(
+    draft: Draft,
+    parent: KubeObject,
+    user: Record<string, unknown> | undefined,
+    now: Date,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
+    const wanted = desiredStatus(parent, user, draft.synced!, now);
+    if (!statusDiffers(parent, wanted)) return;
+    try {
+      const { client, operator } = this.#options;
+      await writeStatus(client, this.#parentType, parent, wanted, operator.name, signal);
+      draft.writes++;
+      draft.statusWritten = true;
+    } catch (error) {
+      if (isNotFound(error)) return; // the parent is gone: nothing to report on
+      logger.warn({ err: error }, `status write of ${draft.key} failed: ${errorMessage(error)}`);
+      draft.error ??= asError(error);
     }
-    if (failure) draft.error = failure;
   }
 
   /**
