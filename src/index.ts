@@ -119,6 +119,7 @@ export {
   type Desired,
   type DesiredChild,
   type DesiredChildOf,
+  type DesiredFields,
   type DesiredMetadata,
   defineOperator,
   desired,

@@ -23,8 +23,11 @@ export type AttemptPhase = "sync" | "finalize" | "held" | "gone";
 
 /** The user's function, as this attempt called it. */
 export interface FunctionCall {
+  /** Which function was called. */
   function: "sync" | "finalize";
+  /** Whether it returned a result or threw. */
   outcome: "returned" | "threw";
+  /** How long it ran. */
   durationMs: number;
   /** `finalize` only: whether it reported the cleanup complete. */
   finalized?: boolean;
@@ -34,9 +37,13 @@ export interface FunctionCall {
 
 /** An Event recorded on the parent during the attempt (Operon's or the user's). */
 export interface RecordedParentEvent {
+  /** `Normal` or `Warning`. */
   type: "Normal" | "Warning";
+  /** UpperCamelCase, e.g. `ChildCreated`. */
   reason: string;
+  /** What happened, for people. */
   message: string;
+  /** What was done, e.g. `Create`. */
   action?: string;
 }
 
@@ -64,13 +71,15 @@ export interface ReconcileAttempt {
   reconcileId: string;
   /** The parent's key: `namespace/name`, or `name` when cluster-scoped. */
   key: string;
+  /** What the attempt was about (see {@link AttemptPhase}). */
   phase: AttemptPhase;
   /** Why the parent was queued (every reason since the previous attempt). */
   reasons: SyncReason[];
   /** Consecutive failures before this attempt. */
   attempt: number;
-  /** When the attempt started (RFC 3339, from the operator's clock) and how long it took. */
+  /** When the attempt started (RFC 3339, from the operator's clock). */
   startedAt: string;
+  /** How long the attempt took. */
   durationMs: number;
   /** The user's `sync` or `finalize`, when called. */
   call?: FunctionCall;
@@ -83,6 +92,7 @@ export interface ReconcileAttempt {
   children?: ChildOutcome;
   /** Operon's `Synced` condition as the attempt set it. */
   synced?: SyncedState;
+  /** Whether the parent's status was written. */
   statusWritten: boolean;
   /** Events recorded on the parent. */
   events: RecordedParentEvent[];
@@ -94,6 +104,7 @@ export interface ReconcileAttempt {
   writes: number;
   /** Why the attempt failed; it is retried with backoff. */
   error?: Error;
+  /** What happens next, decided by {@link decideNext} from the rest of the record. */
   next: NextStep;
 }
 

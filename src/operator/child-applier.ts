@@ -50,7 +50,9 @@ export interface ChildAction {
   child: string;
   /** The declared name of its type. */
   group: string;
+  /** What was done. */
   action: ChildActionKind;
+  /** API writes it cost. */
   writes: number;
   /** For conflicts and failures: why. */
   message?: string;

@@ -102,10 +102,13 @@ export interface ChurnObservation {
   changed: readonly string[];
 }
 
+/** A parent whose `sync` does not converge: how long it waits, and what it is told. */
 export interface ChurnVerdict {
   /** Consecutive rounds whose result changed although their inputs did not. */
   rounds: number;
+  /** How long the parent waits before its next round (its own writes' echoes do not end it). */
   delayMs: number;
+  /** The `NotConverging` message on the parent's `Synced` condition and in its Warning Event. */
   message: string;
 }
 

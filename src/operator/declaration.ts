@@ -155,23 +155,32 @@ export interface SyncRequest<
 
 /** The metadata of a desired child: a name is required; the namespace defaults to the parent's. */
 export interface DesiredMetadata {
+  /** The child's name; children are found again by name. */
   name: string;
+  /** Default: the parent's (namespaced children must live in it). */
   namespace?: string;
+  /** Operon adds `app.kubernetes.io/managed-by` (and, where needed, labels naming the parent). */
   labels?: Record<string, string>;
+  /** Operon adds `operon.dev/desired-hash`. */
   annotations?: Record<string, string>;
 }
-
-/** Drops the keys `K` from `T` without losing an index signature's sibling properties. */
-type Without<T, K extends PropertyKey> = { [P in keyof T as P extends K ? never : P]: T[P] };
 
 /**
  * A desired child of the object type `T`: the object as you would apply it, with
  * {@link DesiredMetadata} and without `status`. A union `T` gives a union of desired objects,
- * discriminated by `apiVersion` and `kind`.
+ * discriminated by `apiVersion` and `kind`. (The keys are filtered with a mapped type rather than
+ * `Omit`, which would lose the fields of kinds typed with an index signature.)
  */
 export type Desired<T> = T extends unknown
-  ? Without<T, "metadata" | "status"> & { metadata: DesiredMetadata }
+  ? { [K in keyof T as K extends "metadata" | "status" ? never : K]: T[K] } & {
+      metadata: DesiredMetadata;
+    }
   : never;
+
+/** What {@link desired} takes: a desired child of `T` without its `apiVersion` and `kind`. */
+export type DesiredFields<T> = {
+  [K in keyof Desired<T> as K extends "apiVersion" | "kind" ? never : K]: Desired<T>[K];
+};
 
 /**
  * A desired child of any type: a full object; `metadata.namespace` defaults to the parent's.
@@ -442,7 +451,7 @@ export function child<T extends KubeObject>(
  */
 export function desired<T extends KubeObject>(
   type: ResourceType<T>,
-  object: Without<Desired<T>, "apiVersion" | "kind">,
+  object: DesiredFields<T>,
 ): Desired<T> {
   return { apiVersion: type.apiVersion, kind: type.kind, ...object } as unknown as Desired<T>;
 }

@@ -20,6 +20,7 @@ export interface SyncInput<
   C extends Record<string, ChildSpec> = Record<string, ChildSpec>,
   R extends Record<string, KubeObject> = Record<string, KubeObject>,
 > {
+  /** The parent, as `sync` receives it. */
   parent: P;
   /** Children per declared child name. */
   children?: { [K in keyof C]?: ObjectOfSpec<C[K]>[] };
