@@ -104,7 +104,7 @@ export interface ReconcileAttempt {
   writes: number;
   /** Why the attempt failed; it is retried with backoff. */
   error?: Error;
-  /** What happens next, decided by {@link decideNext} from the rest of the record. */
+  /** What happens next, decided from the rest of the record. */
   next: NextStep;
 }
 
