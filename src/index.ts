@@ -95,23 +95,46 @@ export {
   type ManagerOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
-export type { ChildFailure, ChildOutcome } from "./operator/child-applier.ts";
+export type {
+  AttemptPhase,
+  FunctionCall,
+  NextStep,
+  ReconcileAttempt,
+  RecordedParentEvent,
+} from "./operator/attempt.ts";
+export type {
+  ChildAction,
+  ChildActionKind,
+  ChildFailure,
+  ChildOutcome,
+} from "./operator/child-applier.ts";
+export type { ChurnVerdict } from "./operator/churn.ts";
 export {
   type ChildDeclaration,
   type ChildGroup,
+  type ChildOptions,
+  type ChildPolicy,
   type ChildSpec,
   child,
+  type Desired,
   type DesiredChild,
+  type DesiredChildOf,
+  type DesiredFields,
+  type DesiredMetadata,
   defineOperator,
+  desired,
   type FinalizeRequest,
   type FinalizeResult,
   type ObjectOfSpec,
   type Operator,
   type OperatorDeclaration,
+  type ParentDeletionPolicy,
   type ParentEvent,
   type ParentStatus,
+  type PropagationPolicy,
   type RelatedDeclaration,
   related,
+  type SyncFunction,
   type SyncReason,
   type SyncRequest,
   type SyncResult,
@@ -119,5 +142,6 @@ export {
 } from "./operator/declaration.ts";
 export type { EventRecorderOptions } from "./operator/events.ts";
 export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
+export type { SyncedState } from "./operator/status.ts";
 export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";

@@ -9,6 +9,8 @@ async function deleteExternalRecord(name: string): Promise<boolean> {
 export default defineOperator({
   name: "finalize-demo",
   parent: Greeting,
+  // The finalizer's name on each Greeting (default: finalize-demo.operon.dev/finalizer).
+  finalizer: "greetings.example.com/finalizer",
   sync: () => ({ status: { message: "registered" } }),
   // With a finalize function, Operon keeps a finalizer on every Greeting and calls this when one
   // is deleted, until it reports finalized (throwing retries with backoff).

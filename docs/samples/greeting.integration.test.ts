@@ -17,7 +17,8 @@ test("the greeter writes the ConfigMap and the status on a real API server", asy
     fieldManager: "test",
   });
   await installCustomResources(client, [Greeting]);
-  const harness = await runOperator(greeter, { plane });
+  // Limited to the test's namespace: other tests' Greetings are not this one's business.
+  const harness = await runOperator(greeter, { plane, namespace });
   try {
     await client.create(Greeting, {
       metadata: { name: "world", namespace },

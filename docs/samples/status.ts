@@ -1,13 +1,15 @@
-import { Deployment, defineOperator } from "kube-operon";
+import { Deployment, defineOperator, findCondition } from "kube-operon";
 import { Greeting } from "./greeting.ts";
 
 export default defineOperator({
   name: "status-demo",
   parent: Greeting,
   children: { deployments: Deployment },
-  sync({ parent, children }) {
+  sync({ parent, children, now }) {
     const deployment = children.deployments.get(parent.metadata.name!);
     const ready = (deployment?.status?.readyReplicas ?? 0) > 0;
+    // findCondition reads any kind's conditions (a Deployment's have optional fields).
+    const progressing = findCondition(deployment?.status?.conditions, "Progressing");
     return {
       status: {
         message: ready ? "serving" : "starting",
@@ -18,8 +20,8 @@ export default defineOperator({
             type: "Ready",
             status: ready ? "True" : "False",
             reason: ready ? "DeploymentReady" : "DeploymentNotReady",
-            message: ready ? "" : "waiting for a ready replica",
-            lastTransitionTime: new Date().toISOString(),
+            message: ready ? "" : (progressing?.message ?? "waiting for a ready replica"),
+            lastTransitionTime: now.toISOString(),
           },
         ],
       },

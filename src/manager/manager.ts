@@ -108,6 +108,11 @@ export interface ManagerOptions {
   stuckSyncMs?: number;
   /** Aggregation and rate limits of Kubernetes Events (see `EventRecorder`). */
   events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
+  /**
+   * The time every `sync` sees as `request.now` (and the time of Operon's condition
+   * transitions). Default: the system clock. Tests set it to try schedule logic at any time.
+   */
+  clock?: () => Date;
 }
 
 /**
@@ -448,6 +453,7 @@ export class Manager {
       logger,
       queueMetrics,
       ...(this.#options.events ? { events: this.#options.events } : {}),
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
       onOutcome: (key, outcome) => {
         logChanges(logger, key, outcome);

@@ -223,6 +223,33 @@ test("extra rules merge in; rules naming objects or URLs are kept as given", () 
   );
 });
 
+test("an operator's own extra rules are granted where it works", () => {
+  const reader = defineOperator({
+    name: "reader",
+    parent: ConfigMap,
+    sync,
+    extraRules: [
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["token"] },
+    ],
+  });
+  const everywhere = rbacRules(reader, { namespace: "x", leaderElection: false });
+  assert.ok(
+    everywhere.cluster.some(
+      (rule) =>
+        rule.resources?.join() === "secrets" && rule.verbs.join() === "get" && !rule.resourceNames,
+    ),
+  );
+  assert.ok(everywhere.cluster.some((rule) => rule.resourceNames?.join() === "token"));
+  const scoped = rbacRules(defineOperator({ ...reader, namespace: "apps" }), {
+    namespace: "x",
+    leaderElection: false,
+  });
+  assert.ok(!scoped.cluster.some((rule) => rule.resources?.includes("secrets")));
+  assert.ok(scoped.namespaces.apps?.some((rule) => rule.resources?.join() === "secrets"));
+  assert.ok(scoped.namespaces.apps?.some((rule) => rule.resourceNames?.join() === "token"));
+});
+
 test("a type without a plural or a scope is refused, naming the operator and the type", () => {
   const bare = { apiVersion: "example.com/v1", kind: "Thing" } as typeof Deployment;
   const withChild = defineOperator({

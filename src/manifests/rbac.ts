@@ -285,19 +285,25 @@ export function rbacRules(
   const first = list[0]!.namespace;
   const extraScope =
     first && list.every((operator) => operator.namespace === first) ? first : clusterScope;
-  const verbatim: PolicyRule[] = [];
-  for (const rule of options.extraRules ?? []) {
-    if (rule.resourceNames?.length || rule.nonResourceURLs?.length) {
-      // Rules about single objects or URLs do not merge with the per-resource table.
-      verbatim.push(structuredClone(rule));
-      continue;
-    }
-    for (const group of rule.apiGroups ?? [""]) {
-      for (const resource of rule.resources ?? []) {
-        grant(table, extraScope, group, resource, rule.verbs);
+  /** Rules about single objects or URLs, by scope: they do not merge with the per-resource table. */
+  const verbatim = new Map<string, PolicyRule[]>();
+  const grantExtra = (rules: readonly PolicyRule[], scope: string) => {
+    for (const rule of rules) {
+      if (rule.resourceNames?.length || rule.nonResourceURLs?.length) {
+        verbatim.set(scope, [...(verbatim.get(scope) ?? []), structuredClone(rule)]);
+        continue;
+      }
+      for (const group of rule.apiGroups ?? [""]) {
+        for (const resource of rule.resources ?? []) {
+          grant(table, scope, group, resource, rule.verbs);
+        }
       }
     }
-  }
+  };
+  grantExtra(options.extraRules ?? [], extraScope);
+  // An operator's own extra rules apply where it works: its namespace, or the whole cluster.
+  for (const operator of list)
+    grantExtra(operator.extraRules ?? [], operator.namespace ?? clusterScope);
 
   const cluster = table.get(clusterScope) ?? new Map<string, Set<string>>();
   const namespaces: Record<string, PolicyRule[]> = {};
@@ -310,11 +316,14 @@ export function rbacRules(
     if (remaining.size > 0) namespaces[scope] = toRules(remaining);
   }
   const clusterRules = toRules(cluster);
-  const nonResource = verbatim.filter((rule) => rule.nonResourceURLs?.length);
-  const named = verbatim.filter((rule) => !rule.nonResourceURLs?.length);
-  if (extraScope === clusterScope) clusterRules.push(...named);
-  else if (named.length > 0) namespaces[extraScope] = [...(namespaces[extraScope] ?? []), ...named];
-  // Non-resource URLs can only be granted by a ClusterRole.
+  const nonResource: PolicyRule[] = [];
+  for (const [scope, rules] of verbatim) {
+    // Non-resource URLs can only be granted by a ClusterRole.
+    nonResource.push(...rules.filter((rule) => rule.nonResourceURLs?.length));
+    const named = rules.filter((rule) => !rule.nonResourceURLs?.length);
+    if (scope === clusterScope) clusterRules.push(...named);
+    else if (named.length > 0) namespaces[scope] = [...(namespaces[scope] ?? []), ...named];
+  }
   clusterRules.push(...nonResource);
   const sorted = Object.fromEntries(
     Object.keys(namespaces)

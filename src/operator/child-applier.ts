@@ -1,15 +1,23 @@
 /**
  * Brings a parent's children to the desired state: creates what is missing, applies what
- * drifted, recreates per strategy, deletes what is no longer desired, and never touches an
- * object the parent does not control.
+ * drifted, recreates per strategy, deletes what is no longer desired (with the type's
+ * propagation policy, so a Job's Pods go with it), and never touches an object the parent does
+ * not control — except a child kept from an earlier parent of the same name, which it takes over.
  */
 import type { KubeClient } from "../client/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../client/errors.ts";
-import type { KubeObject, ResourceType } from "../resources/object.ts";
-import type { PreparedChild } from "./desired.ts";
+import type { KubeObject } from "../resources/object.ts";
+import type { ChildTypeInfo, PreparedChild } from "./desired.ts";
 import { type AppliedMemory, needsWrite } from "./drift.ts";
 import { foldCreatedFields } from "./field-ownership.ts";
-import { controllerOf, isControlledBy } from "./ownership.ts";
+import {
+  controllerOf,
+  isControlledBy,
+  managedByLabel,
+  parentNameLabel,
+  parentNamespaceLabel,
+  parentUidLabel,
+} from "./ownership.ts";
 
 /** The children of one parent as the caches see them, and a way to read past the cache. */
 export interface LiveChildren {
@@ -24,11 +32,41 @@ export interface ChildFailure {
   error: unknown;
 }
 
+/** What was done to one child. */
+export type ChildActionKind =
+  | "created"
+  | "updated"
+  | "adopted"
+  | "recreating"
+  | "deleted"
+  | "unchanged"
+  | "waiting"
+  | "conflict"
+  | "failed";
+
+/** One child's line in the record of a sync: what was done to it and how many writes it cost. */
+export interface ChildAction {
+  /** `Kind namespace/name`. */
+  child: string;
+  /** The declared name of its type. */
+  group: string;
+  /** What was done. */
+  action: ChildActionKind;
+  /** API writes it cost. */
+  writes: number;
+  /** For conflicts and failures: why. */
+  message?: string;
+}
+
 /** What one pass over the children did. */
 export interface ChildOutcome {
   writes: number;
+  /** Every desired or deleted child with what was done to it, in a stable order. */
+  actions: ChildAction[];
   created: string[];
   updated: string[];
+  /** Kept from an earlier parent of the same name (`whenParentDeleted: "Retain"`) and taken over. */
+  adopted: string[];
   deleted: string[];
   /** Deleted to be created again once gone (strategy `recreate`). */
   recreating: string[];
@@ -65,6 +103,29 @@ function describeController(object: KubeObject): string {
 }
 
 /**
+ * True when `object` is a child of this type that an earlier parent with this parent's name kept
+ * (`whenParentDeleted: "Retain"`): made by the same operator, labelled with this parent's name
+ * and namespace but another UID, and controlled by nothing. Names are unique, so that earlier
+ * parent is gone; the child is taken over as a StatefulSet takes over its volume claims.
+ */
+function keptFromEarlierParent(
+  child: PreparedChild,
+  object: KubeObject,
+  parent: KubeObject,
+): boolean {
+  if (!child.retained || controllerOf(object)) return false;
+  const wanted = child.object.metadata.labels ?? {};
+  const labels = object.metadata.labels ?? {};
+  return (
+    labels[managedByLabel] === wanted[managedByLabel] &&
+    labels[parentNameLabel] === wanted[parentNameLabel] &&
+    labels[parentNamespaceLabel] === wanted[parentNamespaceLabel] &&
+    labels[parentUidLabel] !== undefined &&
+    labels[parentUidLabel] !== parent.metadata.uid
+  );
+}
+
+/**
  * Reconciles one parent's children. Each child is handled on its own: one failure does not stop
  * the others, and the outcome lists every failure by child.
  */
@@ -72,13 +133,15 @@ export async function reconcileChildren(
   parent: KubeObject,
   desired: readonly PreparedChild[],
   live: LiveChildren,
-  groups: ReadonlyMap<string, ResourceType>,
+  groups: ReadonlyMap<string, ChildTypeInfo>,
   options: ChildApplierOptions,
 ): Promise<ChildOutcome> {
   const outcome: ChildOutcome = {
     writes: 0,
+    actions: [],
     created: [],
     updated: [],
+    adopted: [],
     deleted: [],
     recreating: [],
     conflicts: [],
@@ -149,7 +212,7 @@ export async function reconcileChildren(
   };
 
   type Step =
-    | { kind: "created" | "updated" | "recreating"; writes: number }
+    | { kind: "created" | "updated" | "adopted" | "recreating"; writes: number }
     | { kind: "conflict"; message: string }
     | { kind: "waiting" | "unchanged" }
     | { kind: "failed"; error: unknown };
@@ -162,19 +225,21 @@ export async function reconcileChildren(
           (object) =>
             object.metadata.name === child.name && object.metadata.namespace === child.namespace,
         );
+      let adopting = false;
       if (!current) {
         const cached = live.cached(child.group, child.namespace, child.name);
-        if (cached) {
+        if (cached && !keptFromEarlierParent(child, cached, parent)) {
           return {
             kind: "conflict",
             message: `${child.label} exists and is ${describeController(cached)}`,
           };
         }
-        const found = await create(child);
+        const found = cached ?? (await create(child));
         if (found === "created") return { kind: "created", writes: 1 };
         // Taken and gone again: the watch brings the news, and the next sync creates it.
         if (found === "gone") return { kind: "waiting" };
-        if (!isControlledBy(found, parent)) {
+        adopting = keptFromEarlierParent(child, found, parent);
+        if (!adopting && !isControlledBy(found, parent)) {
           return {
             kind: "conflict",
             message: `${child.label} exists and is ${describeController(found)}`,
@@ -183,12 +248,15 @@ export async function reconcileChildren(
         current = found;
       }
       if (current.metadata.deletionTimestamp) return { kind: "waiting" };
+      // Taking over rewrites the labels that name the parent, whatever the strategy.
+      if (adopting) return { kind: "adopted", writes: await apply(child) };
       if (child.strategy === "onDelete") return { kind: "unchanged" };
       if (!needsWrite(child.object, child.hash, current, memory)) return { kind: "unchanged" };
       if (child.strategy === "recreate") {
         await client.delete(child.type, child.name, {
           ...where(child.namespace),
           preconditions: { uid: current.metadata.uid! },
+          propagationPolicy: child.propagationPolicy,
         });
         memory.deleted(current.metadata.uid);
         return { kind: "recreating", writes: 1 };
@@ -205,49 +273,85 @@ export async function reconcileChildren(
   // Children of one parent are independent: their round trips overlap.
   const steps = await Promise.all(desired.map(reconcileOne));
   steps.forEach((step, index) => {
-    const label = desired[index]!.label;
+    const { label, group } = desired[index]!;
     switch (step.kind) {
       case "created":
       case "updated":
+      case "adopted":
       case "recreating":
         outcome.writes += step.writes;
         outcome[step.kind].push(label);
+        outcome.actions.push({ child: label, group, action: step.kind, writes: step.writes });
         break;
       case "conflict":
         outcome.conflicts.push(step.message);
+        outcome.actions.push({
+          child: label,
+          group,
+          action: "conflict",
+          writes: 0,
+          message: step.message,
+        });
         break;
       case "waiting":
-        outcome.waiting.push(label);
+      case "unchanged":
+        if (step.kind === "waiting") outcome.waiting.push(label);
+        outcome.actions.push({ child: label, group, action: step.kind, writes: 0 });
         break;
       case "failed":
         outcome.failures.push({ child: label, error: step.error });
+        outcome.actions.push({
+          child: label,
+          group,
+          action: "failed",
+          writes: 0,
+          message: step.error instanceof Error ? step.error.message : String(step.error),
+        });
         break;
     }
   });
 
   const deletions: Promise<void>[] = [];
-  for (const [group, type] of groups) {
+  const deleted: ChildAction[] = [];
+  for (const [group, info] of groups) {
     for (const object of live.owned(group)) {
       const { namespace, name, uid, deletionTimestamp } = object.metadata;
       if (wanted.has(identity(object, namespace, name!))) continue;
       if (!isControlledBy(object, parent)) continue;
       if (deletionTimestamp) continue;
+      const label = labelOf(object);
       deletions.push(
-        client.delete(type, name!, { ...where(namespace), preconditions: { uid: uid! } }).then(
-          () => {
-            outcome.writes++;
-            memory.deleted(uid);
-            outcome.deleted.push(labelOf(object));
-          },
-          (error: unknown) => {
-            if (isNotFound(error) || isConflict(error)) return; // already gone, or replaced
-            outcome.failures.push({ child: labelOf(object), error });
-          },
-        ),
+        client
+          .delete(info.type, name!, {
+            ...where(namespace),
+            preconditions: { uid: uid! },
+            propagationPolicy: info.propagationPolicy,
+          })
+          .then(
+            () => {
+              outcome.writes++;
+              memory.deleted(uid);
+              outcome.deleted.push(label);
+              deleted.push({ child: label, group, action: "deleted", writes: 1 });
+            },
+            (error: unknown) => {
+              if (isNotFound(error) || isConflict(error)) return; // already gone, or replaced
+              outcome.failures.push({ child: label, error });
+              deleted.push({
+                child: label,
+                group,
+                action: "failed",
+                writes: 0,
+                message: error instanceof Error ? error.message : String(error),
+              });
+            },
+          ),
       );
     }
   }
   await Promise.all(deletions);
   outcome.deleted.sort();
+  deleted.sort((a, b) => (a.child < b.child ? -1 : a.child > b.child ? 1 : 0));
+  outcome.actions.push(...deleted);
   return outcome;
 }

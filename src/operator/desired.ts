@@ -4,7 +4,7 @@
  * desired-state hash.
  */
 import type { KubeObject, ResourceType } from "../resources/object.ts";
-import type { DesiredChild, UpdateStrategy } from "./declaration.ts";
+import type { DesiredChild, PropagationPolicy, UpdateStrategy } from "./declaration.ts";
 import { desiredHashAnnotation, stableHash } from "./drift.ts";
 import {
   managedByLabel,
@@ -20,6 +20,10 @@ export interface PreparedChild {
   group: string;
   type: ResourceType;
   strategy: UpdateStrategy;
+  /** How the child's own dependents are deleted with it. */
+  propagationPolicy: PropagationPolicy;
+  /** The child outlives its parent: tracked by labels, without an ownerReference. */
+  retained: boolean;
   namespaced: boolean;
   name: string;
   namespace: string | undefined;
@@ -39,6 +43,9 @@ export interface ChildTypeInfo {
   group: string;
   type: ResourceType;
   strategy: UpdateStrategy;
+  propagationPolicy: PropagationPolicy;
+  /** Declared `whenParentDeleted: "Retain"`. */
+  retained: boolean;
   namespaced: boolean;
 }
 
@@ -117,14 +124,15 @@ export function prepareChildren(
     seen.add(identity);
 
     // An ownerReference cannot point from a cluster-scoped object to a namespaced one: such
-    // children are tracked by labels and removed by Operon's finalizer instead.
-    const trackedByLabels = !info.namespaced && options.parentNamespaced;
+    // children are tracked by labels and removed by Operon's finalizer instead. Children that
+    // outlive their parent carry no ownerReference either, so that no deletion cascades to them.
+    const trackedByLabels = info.retained || (!info.namespaced && options.parentNamespaced);
     const labels: Record<string, string> = {
       ...(child.metadata.labels ?? {}),
       [managedByLabel]: operatorName,
     };
     if (trackedByLabels) {
-      labels[parentNamespaceLabel] = parent.metadata.namespace!;
+      if (parent.metadata.namespace) labels[parentNamespaceLabel] = parent.metadata.namespace;
       labels[parentNameLabel] = parent.metadata.name!;
       labels[parentUidLabel] = parent.metadata.uid!;
     }
@@ -145,6 +153,8 @@ export function prepareChildren(
       group: info.group,
       type: info.type,
       strategy: info.strategy,
+      propagationPolicy: info.propagationPolicy,
+      retained: info.retained,
       namespaced: info.namespaced,
       name,
       namespace,

@@ -1,7 +1,8 @@
 /**
- * One parent's reconcile: read the snapshot from the caches, run `sync` (or `finalize` while the
- * parent is being deleted), apply the children, write the status when it changed, record events,
- * and decide when to look again. Errors end up on the parent's `Synced` condition and in an Event,
+ * One parent's reconcile. The finalizer state machine picks the phase; the phase's pipeline
+ * fills one {@link ReconcileAttempt} record (the call of `sync` or `finalize`, the child writes,
+ * the Events, the churn check, the status write, the error); {@link decideNext} reads the record
+ * and says what happens next. Errors end up on the parent's `Synced` condition and in an Event,
  * and the key is retried with backoff; other parents are unaffected.
  */
 import { randomUUID } from "node:crypto";
@@ -10,15 +11,35 @@ import type { KubeClient } from "../client/client.ts";
 import { isConflict, isNotFound, KubeError } from "../client/errors.ts";
 import type { ReconcileContext, ReconcileResult, TriggerReason } from "../controller/controller.ts";
 import type { Logger } from "../logger.ts";
+import { formatTime } from "../resources/conditions.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
+import { decideNext, type ReconcileAttempt, type RecordedParentEvent } from "./attempt.ts";
 import { type ChildOutcome, type LiveChildren, reconcileChildren } from "./child-applier.ts";
-import { childGroup } from "./child-group.ts";
-import { ChurnDetector } from "./churn.ts";
-import type { DesiredChild, Operator, ParentEvent, SyncReason } from "./declaration.ts";
-import { type ChildTypeInfo, MalformedChildError, prepareChildren } from "./desired.ts";
+import {
+  ChurnDetector,
+  fingerprintInputs,
+  fingerprintOutput,
+  type InputFingerprint,
+} from "./churn.ts";
+import type {
+  DesiredChild,
+  FinalizeResult,
+  Operator,
+  ParentEvent,
+  SyncReason,
+  SyncResult,
+} from "./declaration.ts";
+import {
+  type ChildTypeInfo,
+  MalformedChildError,
+  type PreparedChild,
+  prepareChildren,
+} from "./desired.ts";
 import type { AppliedMemory } from "./drift.ts";
 import type { EventRecorder } from "./events.ts";
+import { CleanupProgress, finalizerStep, setFinalizer } from "./finalizer.ts";
 import { isControlledBy } from "./ownership.ts";
+import { buildFinalizeRequest, buildSyncRequest, type Snapshot } from "./request.ts";
 import { desiredStatus, type SyncedState, statusDiffers, writeStatus } from "./status.ts";
 
 /** A logger that can carry fields into every line of one sync. */
@@ -37,24 +58,20 @@ export interface ReconcilerOptions {
   operator: Operator;
   client: KubeClient;
   sources: ReconcileSources;
+  /** Declared child types by `apiVersion/kind`. */
   childTypes: ReadonlyMap<string, ChildTypeInfo>;
   parentNamespaced: boolean;
   memory: AppliedMemory;
   recorder: EventRecorder;
   logger: OperatorLogger;
-  /** Called after every sync with what it did (tests and metrics read it). */
+  /** The time `sync` sees as `request.now` (and conditions' transition times). Default: the system clock. */
+  clock?: () => Date;
+  /** Called after every attempt with its record (tests, logs and metrics read it). */
   onOutcome?: (key: string, outcome: SyncOutcome) => void;
 }
 
-/** What one reconcile of a parent did. */
-export interface SyncOutcome {
-  reconcileId: string;
-  phase: "sync" | "finalize" | "gone";
-  writes: number;
-  error?: Error;
-  children?: ChildOutcome;
-  statusWritten: boolean;
-}
+/** What one reconcile of a parent did: its {@link ReconcileAttempt} record. */
+export type SyncOutcome = ReconcileAttempt;
 
 /** Raised to make the controller retry a key with backoff after the error was reported. */
 export class SyncError extends Error {
@@ -78,82 +95,83 @@ function errorMessage(error: unknown): string {
   return String(error);
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** An attempt being filled in; `next` is decided once it is complete. */
+type Draft = Omit<ReconcileAttempt, "next" | "durationMs"> & { durationMs?: number };
+
+/** What the sync pipeline produced: the status and children `sync` returned and what was done, or why not. */
+type Produced =
+  | {
+      ok: true;
+      status: Record<string, unknown> | undefined;
+      desired: PreparedChild[];
+      outcome: ChildOutcome;
+    }
+  | { ok: false; error: unknown };
+
+/** The `Synced` condition after a sync whose function returned and whose children were applied. */
+function syncedAfterApply(outcome: ChildOutcome): { synced: SyncedState; failed: boolean } {
+  if (outcome.failures.length > 0) {
+    const details = outcome.failures.map((f) => `${f.child}: ${errorMessage(f.error)}`).join("; ");
+    return { synced: { status: "False", reason: "ApplyFailed", message: details }, failed: true };
+  }
+  if (outcome.conflicts.length > 0) {
+    const details = outcome.conflicts.join("; ");
+    return {
+      synced: {
+        status: "False",
+        reason: "ChildConflict",
+        message: `${details}; Operon does not take over objects it does not control: rename the child or delete the other object`,
+      },
+      failed: false,
+    };
+  }
+  return {
+    synced: { status: "True", reason: "Synced", message: "children and status are up to date" },
+    failed: false,
+  };
+}
+
+/** The `Synced` condition after `sync` threw or returned children that could not be applied. */
+function syncedAfterError(error: unknown): SyncedState {
+  const message = errorMessage(error);
+  const reason =
+    error instanceof MalformedChildError
+      ? "InvalidChildren"
+      : error instanceof KubeError
+        ? "ApplyFailed"
+        : "SyncFailed";
+  return {
+    status: "False",
+    reason,
+    message: reason === "SyncFailed" ? `sync threw: ${message}` : message,
+  };
+}
+
 export class ParentReconciler {
   readonly #options: ReconcilerOptions;
   readonly #churn = new ChurnDetector();
+  readonly #cleanup = new CleanupProgress();
   readonly #parentType: ResourceType;
-  readonly #groups: Map<string, ResourceType>;
+  /** Declared child types by their declared name. */
+  readonly #groups: Map<string, ChildTypeInfo>;
   readonly #needsFinalizer: boolean;
-  /** Parents (by UID) whose finalize reported finalized: not called again if removing the finalizer must be retried. */
-  readonly #finalized = new Set<string>();
+  readonly #clock: () => Date;
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
     this.#parentType = options.operator.parent;
-    this.#groups = new Map([...options.childTypes.values()].map((info) => [info.group, info.type]));
+    this.#clock = options.clock ?? (() => new Date());
+    this.#groups = new Map([...options.childTypes.values()].map((info) => [info.group, info]));
     // Operon needs its finalizer for the user's finalize, and to remove cluster-scoped children
-    // of namespaced parents, which garbage collection cannot reach.
+    // of namespaced parents, which garbage collection cannot reach (unless they are kept).
     this.#needsFinalizer =
       options.operator.finalize !== undefined ||
       (options.parentNamespaced &&
-        [...options.childTypes.values()].some((info) => !info.namespaced));
-  }
-
-  /** The children the parent controls, per declared child name. */
-  #ownedChildren(parent: KubeObject): Map<string, KubeObject[]> {
-    const owned = new Map<string, KubeObject[]>();
-    for (const [group, store] of this.#options.sources.children) {
-      const uid = parent.metadata.uid!;
-      const byOwner = store.byIndex("controller", uid);
-      const byLabel = store.byIndex("label", `operon.dev/parent-uid=${uid}`);
-      const all = byLabel.length === 0 ? byOwner : [...new Set([...byOwner, ...byLabel])];
-      owned.set(
-        group,
-        all.filter((child) => isControlledBy(child, parent)),
-      );
-    }
-    return owned;
-  }
-
-  #live(owned: Map<string, KubeObject[]>): LiveChildren {
-    return {
-      owned: (group) => owned.get(group) ?? [],
-      cached: (group, namespace, name) =>
-        this.#options.sources.children.get(group)?.get(namespace ? `${namespace}/${name}` : name),
-    };
-  }
-
-  #record(parent: KubeObject, event: ParentEvent): void {
-    this.#options.recorder.record(parent, {
-      type: event.type ?? "Normal",
-      reason: event.reason,
-      message: event.message,
-      ...(event.action ? { action: event.action } : {}),
-    });
-  }
-
-  /**
-   * One Event per sync for what it did to the children (not one per child): a parent with many
-   * children must not double its API writes for Events.
-   */
-  #recordChildChanges(parent: KubeObject, outcome: ChildOutcome): void {
-    const parts: string[] = [];
-    if (outcome.created.length > 0) parts.push(`created ${outcome.created.join(", ")}`);
-    if (outcome.deleted.length > 0) parts.push(`deleted ${outcome.deleted.join(", ")}`);
-    if (outcome.recreating.length > 0) {
-      parts.push(`deleted ${outcome.recreating.join(", ")} to create again with the new spec`);
-    }
-    if (parts.length === 0) return;
-    const kinds = [
-      outcome.created.length > 0 ? "ChildCreated" : undefined,
-      outcome.deleted.length > 0 ? "ChildDeleted" : undefined,
-      outcome.recreating.length > 0 ? "ChildRecreated" : undefined,
-    ].filter((kind): kind is string => kind !== undefined);
-    const reason = kinds.length === 1 ? kinds[0]! : "ChildrenChanged";
-    const action =
-      { ChildCreated: "Create", ChildDeleted: "Delete", ChildRecreated: "Recreate" }[reason] ??
-      "Apply";
-    this.#record(parent, { reason, message: parts.join("; "), action });
+        [...options.childTypes.values()].some((info) => !info.namespaced && !info.retained));
   }
 
   /** The controller's reconcile function. */
@@ -161,345 +179,513 @@ export class ParentReconciler {
     key: string,
     context: ReconcileContext,
   ): Promise<ReconcileResult | undefined> => {
-    const reconcileId = randomUUID();
+    const started = performance.now();
+    const draft: Draft = {
+      reconcileId: randomUUID(),
+      key,
+      phase: "sync",
+      reasons: [...new Set([...context.reasons].map((reason) => reasonNames[reason]))],
+      attempt: context.failures,
+      startedAt: formatTime(this.#clock()),
+      statusWritten: false,
+      events: [],
+      writes: 0,
+    };
     const base = this.#options.logger;
-    const logger = base.child?.({ parent: key, reconcileId }) ?? base;
+    const logger = base.child?.({ parent: key, reconcileId: draft.reconcileId }) ?? base;
     const parent = this.#options.sources.parents.get(key);
-    if (!parent) {
-      this.#churn.forget(key);
-      this.#options.onOutcome?.(key, {
-        reconcileId,
-        phase: "gone",
-        writes: 0,
-        statusWritten: false,
-      });
-      return undefined;
+    try {
+      await this.#run(draft, parent, context, logger);
+    } catch (error) {
+      draft.error = asError(error);
     }
-    if (parent.metadata.deletionTimestamp)
-      return this.#finalize(key, parent, context, reconcileId, logger);
-    const held = this.#churn.holdRemaining(key, context.reasons);
-    if (held > 0) return { requeueAfterMs: held };
-    return this.#sync(key, parent, context, reconcileId, logger);
+    const attempt: ReconcileAttempt = {
+      ...draft,
+      durationMs: Math.round(performance.now() - started),
+      next: decideNext({ ...draft, durationMs: 0 }),
+    };
+    if (attempt.phase === "sync") {
+      logger.debug(
+        { durationMs: attempt.durationMs, writes: attempt.writes, reasons: attempt.reasons },
+        `synced ${key}`,
+      );
+    }
+    this.#options.onOutcome?.(key, attempt);
+    switch (attempt.next.kind) {
+      case "done":
+        return undefined;
+      case "requeue":
+        return { requeueAfterMs: attempt.next.afterMs };
+      case "retry":
+        throw attempt.error ?? new SyncError(`${attempt.next.because} (${key})`);
+    }
   };
 
-  async #ensureFinalizer(parent: KubeObject, present: boolean, signal: AbortSignal): Promise<void> {
-    const { operator, client } = this.#options;
-    const finalizers = parent.metadata.finalizers ?? [];
-    if (finalizers.includes(operator.finalizer) === present) return;
-    const next = present
-      ? [...finalizers, operator.finalizer]
-      : finalizers.filter((f) => f !== operator.finalizer);
-    // A JSON patch that tests the resourceVersion: concurrent changes to the list fail with a
-    // conflict and are retried, instead of one writer dropping the other's finalizer.
-    await client.patch(
-      this.#parentType,
-      parent.metadata.name!,
-      [
-        { op: "test", path: "/metadata/resourceVersion", value: parent.metadata.resourceVersion },
-        {
-          op: parent.metadata.finalizers ? "replace" : "add",
-          path: "/metadata/finalizers",
-          value: next,
-        },
-      ],
-      { ...(parent.metadata.namespace ? { namespace: parent.metadata.namespace } : {}), signal },
+  /** Picks the phase from the parent and Operon's finalizer, and runs it. */
+  async #run(
+    draft: Draft,
+    parent: KubeObject | undefined,
+    context: ReconcileContext,
+    logger: Logger,
+  ): Promise<void> {
+    if (!parent) {
+      draft.phase = "gone";
+      this.#churn.forget(draft.key);
+      return;
+    }
+    const step = finalizerStep(parent, this.#options.operator.finalizer, this.#needsFinalizer);
+    switch (step.kind) {
+      case "released":
+        draft.phase = "finalize";
+        return;
+      case "cleanup":
+        draft.phase = "finalize";
+        return this.#finalize(draft, parent, context, logger);
+      case "sync": {
+        const held = this.#churn.holdRemaining(draft.key, context.reasons);
+        if (held > 0) {
+          draft.phase = "held";
+          draft.heldForMs = held;
+          return;
+        }
+        if (step.addFinalizer) {
+          try {
+            await setFinalizer(
+              this.#options.client,
+              this.#parentType,
+              parent,
+              this.#options.operator.finalizer,
+              true,
+              context.signal,
+            );
+            draft.finalizer = "added";
+            draft.writes++;
+          } catch (error) {
+            // A newer parent (or none) is on its way; its event queues the next attempt.
+            if (isConflict(error) || isNotFound(error)) {
+              draft.finalizer = "conflict";
+              return;
+            }
+            throw error;
+          }
+        }
+        return this.#sync(draft, parent, context, logger);
+      }
+    }
+  }
+
+  /** The snapshot `sync` and `finalize` read: the parent, the children it controls, related objects. */
+  #snapshot(parent: KubeObject, withRelated: boolean): Snapshot {
+    const uid = parent.metadata.uid!;
+    const children: Record<string, KubeObject[]> = {};
+    for (const [group, store] of this.#options.sources.children) {
+      const byOwner = store.byIndex("controller", uid);
+      const byLabel = store.byIndex("label", `operon.dev/parent-uid=${uid}`);
+      const all = byLabel.length === 0 ? byOwner : [...new Set([...byOwner, ...byLabel])];
+      children[group] = all.filter((child) => isControlledBy(child, parent));
+    }
+    return {
+      parent,
+      children,
+      related: withRelated ? this.#options.sources.related(parent) : {},
+    };
+  }
+
+  #live(snapshot: Snapshot): LiveChildren {
+    return {
+      owned: (group) => [...(snapshot.children[group] ?? [])],
+      cached: (group, namespace, name) =>
+        this.#options.sources.children.get(group)?.get(namespace ? `${namespace}/${name}` : name),
+    };
+  }
+
+  #record(draft: Draft, parent: KubeObject, event: ParentEvent): void {
+    const recorded: RecordedParentEvent = {
+      type: event.type ?? "Normal",
+      reason: event.reason,
+      message: event.message,
+      ...(event.action ? { action: event.action } : {}),
+    };
+    draft.events.push(recorded);
+    this.#options.recorder.record(parent, recorded);
+  }
+
+  /**
+   * One Event per sync for what it did to the children (not one per child): a parent with many
+   * children must not double its API writes for Events.
+   */
+  #recordChildChanges(draft: Draft, parent: KubeObject, outcome: ChildOutcome): void {
+    const parts: string[] = [];
+    if (outcome.created.length > 0) parts.push(`created ${outcome.created.join(", ")}`);
+    if (outcome.adopted.length > 0) {
+      parts.push(
+        `took over ${outcome.adopted.join(", ")} (kept from an earlier parent of this name)`,
+      );
+    }
+    if (outcome.deleted.length > 0) parts.push(`deleted ${outcome.deleted.join(", ")}`);
+    if (outcome.recreating.length > 0) {
+      parts.push(`deleted ${outcome.recreating.join(", ")} to create again with the new spec`);
+    }
+    if (parts.length === 0) return;
+    const kinds = [
+      outcome.created.length > 0 ? "ChildCreated" : undefined,
+      outcome.adopted.length > 0 ? "ChildAdopted" : undefined,
+      outcome.deleted.length > 0 ? "ChildDeleted" : undefined,
+      outcome.recreating.length > 0 ? "ChildRecreated" : undefined,
+    ].filter((kind): kind is string => kind !== undefined);
+    const reason = kinds.length === 1 ? kinds[0]! : "ChildrenChanged";
+    const action =
+      {
+        ChildCreated: "Create",
+        ChildAdopted: "Adopt",
+        ChildDeleted: "Delete",
+        ChildRecreated: "Recreate",
+      }[reason] ?? "Apply";
+    this.#record(draft, parent, { reason, message: parts.join("; "), action });
+  }
+
+  /**
+   * The sync pipeline: fingerprint the snapshot, produce (call `sync`, apply the children), judge
+   * (failures, conflicts, churn: Operon's `Synced` condition), write the status. Each step writes
+   * what it did into the attempt record.
+   */
+  async #sync(
+    draft: Draft,
+    parent: KubeObject,
+    context: ReconcileContext,
+    logger: Logger,
+  ): Promise<void> {
+    const now = this.#clock();
+    const snapshot = this.#snapshot(parent, true);
+    // Fingerprinted before any write, with Operon's own earlier writes masked.
+    const inputs = fingerprintInputs({
+      parent,
+      children: Object.values(snapshot.children).flatMap((list) => list ?? []),
+      related: snapshot.related,
+      isOwnState: (child) =>
+        this.#options.memory.isOwnWrite(child.metadata.uid, child.metadata.resourceVersion) ||
+        this.#options.memory.isOwnWrite(child.metadata.uid, undefined, true),
+    });
+    const produced = await this.#produce(draft, snapshot, context, now).then(
+      (result): Produced => result,
+      (error: unknown): Produced => ({ ok: false, error }),
+    );
+    draft.synced = this.#judge(draft, parent, inputs, produced, logger);
+    await this.#writeSyncStatus(
+      draft,
+      parent,
+      produced.ok ? produced.status : undefined,
+      now,
+      context.signal,
+      logger,
     );
   }
 
-  async #sync(
-    key: string,
-    parent: KubeObject,
+  /** Calls `sync` and brings the children to what it returned. */
+  async #produce(
+    draft: Draft,
+    snapshot: Snapshot,
     context: ReconcileContext,
-    reconcileId: string,
-    logger: Logger,
-  ): Promise<ReconcileResult | undefined> {
+    now: Date,
+  ): Promise<Produced> {
     const { operator, client, childTypes, memory } = this.#options;
-    const reasons = new Set([...context.reasons].map((reason) => reasonNames[reason]));
-    let writes = 0;
-    if (this.#needsFinalizer && !(parent.metadata.finalizers ?? []).includes(operator.finalizer)) {
-      try {
-        await this.#ensureFinalizer(parent, true, context.signal);
-        writes++;
-      } catch (error) {
-        if (isConflict(error) || isNotFound(error)) return undefined; // a newer parent is on its way
-        throw error;
-      }
-    }
-    const owned = this.#ownedChildren(parent);
-    const children = Object.fromEntries(
-      [...this.#groups.keys()].map((group) => [
-        group,
-        childGroup(owned.get(group) ?? [], parent.metadata.namespace),
-      ]),
-    );
-    let synced: SyncedState = {
-      status: "True",
-      reason: "Synced",
-      message: "children and status are up to date",
+    const { parent } = snapshot;
+    const called = performance.now();
+    const call = (outcome: "returned" | "threw", requestedDelayMs?: number) => {
+      draft.call = {
+        function: "sync",
+        outcome,
+        durationMs: Math.round(performance.now() - called),
+        ...(requestedDelayMs === undefined
+          ? {}
+          : { requestedDelayMs: Math.max(0, requestedDelayMs) }),
+      };
     };
-    let userStatus: Record<string, unknown> | undefined;
-    let outcome: ChildOutcome | undefined;
-    let failure: Error | undefined;
-    let requeueAfterMs: number | undefined;
-    const started = performance.now();
+    let result: SyncResult<KubeObject>;
     try {
-      const result = await operator.sync({
-        parent,
-        children,
-        related: this.#options.sources.related(parent),
-        reasons,
-        attempt: context.failures,
-        signal: context.signal,
-      } as never);
+      result = await operator.sync(
+        buildSyncRequest(operator, snapshot, {
+          reasons: new Set(draft.reasons),
+          attempt: context.failures,
+          signal: context.signal,
+          now,
+          client,
+        }),
+      );
       if (!result || typeof result !== "object") {
         throw new TypeError(
           `sync returned ${result === null ? "null" : typeof result}; return an object such as { status, children }`,
         );
       }
-      userStatus = result.status as Record<string, unknown> | undefined;
-      requeueAfterMs = result.requeueAfterMs;
-      for (const event of result.events ?? []) this.#record(parent, event);
-      const desired = prepareChildren((result.children ?? []) as DesiredChild[], {
-        operatorName: operator.name,
-        parent,
-        parentNamespaced: this.#options.parentNamespaced,
-        childTypes,
-      });
-      outcome = await reconcileChildren(parent, desired, this.#live(owned), this.#groups, {
-        client,
-        fieldManager: operator.name,
-        memory,
-        signal: context.signal,
-      });
-      writes += outcome.writes;
-      this.#recordChildChanges(parent, outcome);
-      if (outcome.failures.length > 0) {
-        const details = outcome.failures
-          .map((f) => `${f.child}: ${errorMessage(f.error)}`)
-          .join("; ");
-        synced = { status: "False", reason: "ApplyFailed", message: details };
-        failure = new SyncError(details);
-      } else if (outcome.conflicts.length > 0) {
-        const details = outcome.conflicts.join("; ");
-        synced = {
-          status: "False",
-          reason: "ChildConflict",
-          message: `${details}; Operon does not take over objects it does not control: rename the child or delete the other object`,
-        };
-        this.#record(parent, {
-          type: "Warning",
-          reason: "ChildConflict",
-          message: details,
-          action: "Apply",
-        });
-      }
     } catch (error) {
-      const message = errorMessage(error);
-      const reason =
-        error instanceof MalformedChildError
-          ? "InvalidChildren"
-          : error instanceof KubeError
-            ? "ApplyFailed"
-            : "SyncFailed";
-      synced = {
-        status: "False",
-        reason,
-        message: reason === "SyncFailed" ? `sync threw: ${message}` : message,
-      };
-      failure = error instanceof Error ? error : new Error(message);
+      call("threw");
+      return { ok: false, error };
     }
-    if (failure) {
+    call("returned", result.requeueAfterMs);
+    for (const event of result.events ?? []) this.#record(draft, parent, event);
+    const status = result.status as Record<string, unknown> | undefined;
+    const desired = prepareChildren((result.children ?? []) as DesiredChild[], {
+      operatorName: operator.name,
+      parent,
+      parentNamespaced: this.#options.parentNamespaced,
+      childTypes,
+    });
+    const outcome = await reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {
+      client,
+      fieldManager: operator.name,
+      memory,
+      signal: context.signal,
+    });
+    draft.children = outcome;
+    draft.writes += outcome.writes;
+    this.#recordChildChanges(draft, parent, outcome);
+    return { ok: true, status, desired, outcome };
+  }
+
+  /**
+   * Operon's `Synced` condition for what the pipeline produced: a failure (reported, retried), a
+   * conflict (reported), a result that does not converge (slowed down), or success.
+   */
+  #judge(
+    draft: Draft,
+    parent: KubeObject,
+    inputs: InputFingerprint,
+    produced: Produced,
+    logger: Logger,
+  ): SyncedState {
+    const fail = (synced: SyncedState, error: Error): SyncedState => {
+      draft.error = error;
       logger.warn(
-        { err: failure, reason: synced.reason },
-        `sync of ${key} failed: ${synced.message}`,
+        { err: error, reason: synced.reason },
+        `sync of ${draft.key} failed: ${synced.message}`,
       );
-      this.#record(parent, {
+      this.#record(draft, parent, {
         type: "Warning",
         reason: synced.reason,
         message: synced.message,
         action: "Sync",
       });
-    }
-
-    // Sync results that keep changing while nothing else changes would loop: slow them down.
-    const churn = this.#churn.observe(key, {
-      reasons: context.reasons,
-      childWrites: outcome?.writes ?? 0,
-      changed: [
-        ...(outcome?.created ?? []),
-        ...(outcome?.deleted ?? []),
-        ...(outcome?.updated ?? []),
-      ],
-    });
-    if (churn && !failure) {
-      synced = { status: "False", reason: "NotConverging", message: churn.message };
-      this.#record(parent, {
+      return synced;
+    };
+    if (!produced.ok) return fail(syncedAfterError(produced.error), asError(produced.error));
+    const { outcome } = produced;
+    const applied = syncedAfterApply(outcome);
+    if (applied.failed) return fail(applied.synced, new SyncError(applied.synced.message));
+    if (applied.synced.reason === "ChildConflict") {
+      this.#record(draft, parent, {
         type: "Warning",
-        reason: "NotConverging",
-        message: churn.message,
-        action: "Sync",
+        reason: "ChildConflict",
+        message: outcome.conflicts.join("; "),
+        action: "Apply",
       });
     }
-
-    let statusWritten = false;
-    const wanted = desiredStatus(parent, userStatus, synced);
-    if (statusDiffers(parent, wanted)) {
-      try {
-        await writeStatus(client, this.#parentType, parent, wanted, operator.name, context.signal);
-        writes++;
-        statusWritten = true;
-      } catch (error) {
-        if (!isNotFound(error)) {
-          logger.warn({ err: error }, `status write of ${key} failed: ${errorMessage(error)}`);
-          failure ??= error instanceof Error ? error : new Error(String(error));
-        }
-      }
-    }
-    logger.debug(
-      { durationMs: Math.round(performance.now() - started), writes, reasons: [...reasons] },
-      `synced ${key}`,
-    );
-    this.#options.onOutcome?.(key, {
-      reconcileId,
-      phase: "sync",
-      writes,
-      ...(failure ? { error: failure } : {}),
-      ...(outcome ? { children: outcome } : {}),
-      statusWritten,
+    // A result that keeps changing while nothing it reads changes would loop: slow it down.
+    const churn = this.#churn.observe(draft.key, {
+      inputs,
+      output: fingerprintOutput(
+        produced.desired.map((child) => child.hash),
+        produced.status,
+      ),
+      pruned: outcome.deleted,
+      changed: [...outcome.created, ...outcome.updated, ...outcome.deleted],
     });
-    if (failure) throw failure;
-    if (churn) return { requeueAfterMs: churn.delayMs };
-    if (outcome && (outcome.waiting.length > 0 || outcome.recreating.length > 0)) {
-      return { requeueAfterMs: Math.min(requeueAfterMs ?? 2_000, 2_000) };
-    }
-    return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
+    if (!churn) return applied.synced;
+    draft.churn = churn;
+    this.#record(draft, parent, {
+      type: "Warning",
+      reason: "NotConverging",
+      message: churn.message,
+      action: "Sync",
+    });
+    return { status: "False", reason: "NotConverging", message: churn.message };
   }
 
+  /** Writes the status `sync` returned plus Operon's condition, when it differs from the stored one. */
+  async #writeSyncStatus(
+    draft: Draft,
+    parent: KubeObject,
+    user: Record<string, unknown> | undefined,
+    now: Date,
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<void> {
+    const wanted = desiredStatus(parent, user, draft.synced!, now);
+    if (!statusDiffers(parent, wanted)) return;
+    try {
+      const { client, operator } = this.#options;
+      await writeStatus(client, this.#parentType, parent, wanted, operator.name, signal);
+      draft.writes++;
+      draft.statusWritten = true;
+    } catch (error) {
+      if (isNotFound(error)) return; // the parent is gone: nothing to report on
+      logger.warn({ err: error }, `status write of ${draft.key} failed: ${errorMessage(error)}`);
+      draft.error ??= asError(error);
+    }
+  }
+
+  /**
+   * The cleanup of a parent being deleted: `finalize` until it reports finalized (not called
+   * again after that), then the children garbage collection cannot reach, then the finalizer.
+   */
   async #finalize(
-    key: string,
+    draft: Draft,
     parent: KubeObject,
     context: ReconcileContext,
-    reconcileId: string,
     logger: Logger,
-  ): Promise<ReconcileResult | undefined> {
+  ): Promise<void> {
     const { operator, client } = this.#options;
-    if (!(parent.metadata.finalizers ?? []).includes(operator.finalizer)) return undefined;
-    const owned = this.#ownedChildren(parent);
-    let writes = 0;
+    const now = this.#clock();
+    const snapshot = this.#snapshot(parent, false);
     const uid = parent.metadata.uid!;
-    if (operator.finalize && !this.#finalized.has(uid)) {
-      const children = Object.fromEntries(
-        [...this.#groups.keys()].map((group) => [
-          group,
-          childGroup(owned.get(group) ?? [], parent.metadata.namespace),
-        ]),
-      );
-      let result: Awaited<ReturnType<NonNullable<Operator["finalize"]>>>;
+    if (operator.finalize && !this.#cleanup.finalized(uid)) {
+      const called = performance.now();
+      let result: FinalizeResult<KubeObject>;
       try {
-        result = await operator.finalize({
-          parent,
-          children,
-          attempt: context.failures,
-          signal: context.signal,
-        } as never);
+        result = await operator.finalize(
+          buildFinalizeRequest(operator, snapshot, {
+            attempt: context.failures,
+            signal: context.signal,
+            now,
+            client,
+          }),
+        );
       } catch (error) {
+        draft.call = {
+          function: "finalize",
+          outcome: "threw",
+          durationMs: Math.round(performance.now() - called),
+        };
         const message = `finalize threw: ${errorMessage(error)}`;
-        logger.warn({ err: error }, `finalize of ${key} failed: ${message}`);
-        this.#record(parent, {
+        logger.warn({ err: error }, `finalize of ${draft.key} failed: ${message}`);
+        this.#record(draft, parent, {
           type: "Warning",
           reason: "FinalizeFailed",
           message,
           action: "Finalize",
         });
-        await this.#writeFinalizingStatus(
-          parent,
-          undefined,
-          { status: "False", reason: "FinalizeFailed", message },
-          context.signal,
-        );
+        draft.synced = { status: "False", reason: "FinalizeFailed", message };
+        await this.#writeFinalizingStatus(draft, parent, undefined, now, context.signal);
         throw error;
       }
-      for (const event of result.events ?? []) this.#record(parent, event);
+      draft.call = {
+        function: "finalize",
+        outcome: "returned",
+        durationMs: Math.round(performance.now() - called),
+        finalized: result.finalized,
+        ...(result.retryAfterMs !== undefined && !result.finalized
+          ? { requestedDelayMs: Math.max(0, result.retryAfterMs) }
+          : {}),
+      };
+      for (const event of result.events ?? []) this.#record(draft, parent, event);
       if (!result.finalized) {
-        const message = "waiting for finalize to report finalized";
-        writes += await this.#writeFinalizingStatus(
+        draft.synced = {
+          status: "False",
+          reason: "Finalizing",
+          message: "waiting for finalize to report finalized",
+        };
+        await this.#writeFinalizingStatus(
+          draft,
           parent,
           result.status as Record<string, unknown> | undefined,
-          { status: "False", reason: "Finalizing", message },
+          now,
           context.signal,
         );
-        this.#options.onOutcome?.(key, {
-          reconcileId,
-          phase: "finalize",
-          writes,
-          statusWritten: writes > 0,
-        });
-        if (result.retryAfterMs !== undefined) return { requeueAfterMs: result.retryAfterMs };
-        throw new SyncError(`finalize of ${key} is not done yet`);
+        return;
       }
-      this.#finalized.add(uid);
+      this.#cleanup.markFinalized(uid);
     }
-    // Cluster-scoped children are out of garbage collection's reach: delete them here.
-    for (const [group, type] of this.#groups) {
-      const info = this.#options.childTypes.get(`${type.apiVersion}/${type.kind}`);
-      if (!info || info.namespaced) continue;
-      for (const child of owned.get(group) ?? []) {
-        if (child.metadata.deletionTimestamp) continue;
-        await client
-          .delete(type, child.metadata.name!, {
-            preconditions: { uid: child.metadata.uid! },
-            signal: context.signal,
-          })
-          .catch((error: unknown) => {
-            if (!isNotFound(error) && !isConflict(error)) throw error;
-          });
-        writes++;
-      }
-    }
+    draft.children = await this.#deleteUnreachableChildren(snapshot, context.signal);
+    draft.writes += draft.children.writes;
     try {
-      await this.#ensureFinalizer(parent, false, context.signal);
-      writes++;
+      await setFinalizer(
+        client,
+        this.#parentType,
+        parent,
+        operator.finalizer,
+        false,
+        context.signal,
+      );
+      draft.writes++;
+      draft.finalizer = "removed";
     } catch (error) {
-      if (isNotFound(error)) {
-        this.#finalized.delete(uid);
-        return undefined;
-      }
-      throw error;
+      if (!isNotFound(error)) throw error;
     }
-    this.#finalized.delete(uid);
-    this.#record(parent, {
-      reason: "Finalized",
-      message: "cleanup done; removed the finalizer",
-      action: "Finalize",
-    });
-    for (const list of owned.values())
-      for (const child of list) this.#options.memory.forget(child.metadata.uid);
-    this.#churn.forget(key);
-    this.#options.onOutcome?.(key, {
-      reconcileId,
-      phase: "finalize",
-      writes,
-      statusWritten: false,
-    });
-    return undefined;
+    this.#cleanup.done(uid);
+    if (draft.finalizer === "removed") {
+      this.#record(draft, parent, {
+        reason: "Finalized",
+        message: "cleanup done; removed the finalizer",
+        action: "Finalize",
+      });
+    }
+    for (const list of Object.values(snapshot.children)) {
+      for (const child of list ?? []) this.#options.memory.forget(child.metadata.uid);
+    }
+    this.#churn.forget(draft.key);
   }
 
+  /**
+   * Deletes the children an ownerReference cannot reach (cluster-scoped children of namespaced
+   * parents), with their type's propagation policy; children kept on purpose stay.
+   */
+  async #deleteUnreachableChildren(snapshot: Snapshot, signal: AbortSignal): Promise<ChildOutcome> {
+    const outcome: ChildOutcome = {
+      writes: 0,
+      actions: [],
+      created: [],
+      updated: [],
+      adopted: [],
+      deleted: [],
+      recreating: [],
+      conflicts: [],
+      failures: [],
+      waiting: [],
+    };
+    for (const [group, info] of this.#groups) {
+      if (info.namespaced || info.retained) continue;
+      for (const child of snapshot.children[group] ?? []) {
+        if (child.metadata.deletionTimestamp) continue;
+        const label = `${child.kind} ${child.metadata.name}`;
+        try {
+          await this.#options.client.delete(info.type, child.metadata.name!, {
+            preconditions: { uid: child.metadata.uid! },
+            propagationPolicy: info.propagationPolicy,
+            signal,
+          });
+        } catch (error) {
+          if (!isNotFound(error) && !isConflict(error)) throw error;
+        }
+        outcome.writes++;
+        outcome.deleted.push(label);
+        outcome.actions.push({ child: label, group, action: "deleted", writes: 1 });
+      }
+    }
+    return outcome;
+  }
+
+  /** Writes the status shown while finalizing (best effort: the parent is going away). */
   async #writeFinalizingStatus(
+    draft: Draft,
     parent: KubeObject,
     user: Record<string, unknown> | undefined,
-    synced: SyncedState,
+    now: Date,
     signal: AbortSignal,
-  ): Promise<number> {
-    const wanted = desiredStatus(parent, user, synced);
-    if (!statusDiffers(parent, wanted)) return 0;
-    await writeStatus(
-      this.#options.client,
-      this.#parentType,
-      parent,
-      wanted,
-      this.#options.operator.name,
-      signal,
-    ).catch(() => undefined);
-    return 1;
+  ): Promise<void> {
+    const wanted = desiredStatus(parent, user, draft.synced!, now);
+    if (!statusDiffers(parent, wanted)) return;
+    try {
+      await writeStatus(
+        this.#options.client,
+        this.#parentType,
+        parent,
+        wanted,
+        this.#options.operator.name,
+        signal,
+      );
+      draft.writes++;
+      draft.statusWritten = true;
+    } catch {
+      // The parent may be gone already; the next attempt tries again if not.
+    }
   }
 }

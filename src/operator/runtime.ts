@@ -28,6 +28,8 @@ export interface OperatorRuntimeOptions {
   instrument?: (reconcile: Reconcile) => Reconcile;
   /** Aggregation and rate limits of the operator's Events. */
   events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
+  /** The time `sync` sees as `request.now`. Default: the system clock. */
+  clock?: () => Date;
 }
 
 const defaultResyncMs = 10 * 60_000;
@@ -106,6 +108,8 @@ export class OperatorRuntime {
         group,
         type: declaration.type,
         strategy: declaration.strategy,
+        propagationPolicy: declaration.propagationPolicy,
+        retained: declaration.whenParentDeleted === "Retain",
         namespaced,
       });
       // Only objects carrying this operator's label are cached: a cluster's worth of ConfigMaps
@@ -140,6 +144,7 @@ export class OperatorRuntime {
       memory: this.memory,
       recorder: this.recorder,
       logger,
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       ...(this.#options.onOutcome ? { onOutcome: this.#options.onOutcome } : {}),
       sources: {
         parents: parents.store,

@@ -42,15 +42,18 @@ export type ConditionUpdate = Omit<Condition, "lastTransitionTime" | "message"> 
 };
 
 /**
- * The condition of the given type, if present.
+ * The condition of the given type, if present. Works on any list of conditions: `metav1.Condition`
+ * and the built-in kinds' own shapes (a Deployment's, whose `lastTransitionTime` is optional,
+ * a Pod's, a Job's), and returns the list's element type.
  *
  * @example
  * const ready = findCondition(widget.status?.conditions, "Ready");
+ * const available = findCondition(deployment.status?.conditions, "Available")?.status === "True";
  */
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
+export function findCondition<C extends { type: string }>(
+  conditions: readonly C[] | undefined,
   type: string,
-): Condition | undefined {
+): C | undefined {
   return conditions?.find((condition) => condition.type === type);
 }
 

@@ -22,6 +22,17 @@ export interface RunOperatorOptions {
   kubeconfigPath?: string;
   /** Log sync details to stderr (or set OPERON_TEST_LOG=1). */
   log?: boolean;
+  /**
+   * Run the operators in this namespace only (their parents and children), as their declared
+   * `namespace` would: give each test its own namespace and one test's parents do not keep
+   * syncing during the next. An operator that declares another namespace is refused.
+   */
+  namespace?: string;
+  /**
+   * The time `sync` sees as `request.now`: a fixed date, or a function read on every sync (to
+   * move time forward during a test). Default: the system clock.
+   */
+  now?: Date | (() => Date);
 }
 
 /** A write request the operator made. */
@@ -46,7 +57,25 @@ export interface OperatorHarness {
   /** Write requests the operator made since the start or the last `resetWrites()`. */
   writes(): RecordedWrite[];
   resetWrites(): void;
+  /**
+   * Queues a parent key for a sync now (reason `manual`), e.g. after moving `now` forward.
+   * `operator`: its name, when several run; default: every operator run.
+   */
+  enqueue(key: string, operator?: string): void;
   stop(): Promise<void>;
+}
+
+/** The operators to run, each limited to `namespace` when one is given. */
+function scoped(operators: Operator[], namespace: string | undefined): Operator[] {
+  if (namespace === undefined) return operators;
+  return operators.map((operator) => {
+    if (operator.namespace !== undefined && operator.namespace !== namespace) {
+      throw new Error(
+        `runOperator: operator "${operator.name}" declares namespace "${operator.namespace}", not "${namespace}"`,
+      );
+    }
+    return { ...operator, namespace };
+  });
 }
 
 /**
@@ -55,7 +84,7 @@ export interface OperatorHarness {
  * @example
  * const plane = await testControlPlane();
  * const namespace = await plane.createNamespace();
- * const harness = await runOperator(echoOperator, { plane });
+ * const harness = await runOperator(echoOperator, { plane, namespace });
  * // create parents with plane's kubeconfig, then:
  * await eventually(() => harness.client.get(Service, "echo", { namespace }));
  * await harness.stop();
@@ -64,6 +93,7 @@ export async function runOperator(
   operators: Operator | Operator[],
   options: RunOperatorOptions = {},
 ): Promise<OperatorHarness> {
+  const list = scoped(Array.isArray(operators) ? operators : [operators], options.namespace);
   const plane = options.plane ?? (await (await import("./shared.ts")).testControlPlane());
   const recorded: RecordedWrite[] = [];
   const client = await KubeClient.fromKubeConfig({
@@ -83,9 +113,13 @@ export async function runOperator(
   });
   const outcomes = new Map<string, SyncOutcome[]>();
   const log = options.log ?? process.env.OPERON_TEST_LOG === "1";
+  const now = options.now;
   const manager = new Manager({
     client,
     ...(log ? {} : { logger: silentLogger }),
+    ...(now === undefined
+      ? {}
+      : { clock: typeof now === "function" ? now : () => new Date(now.getTime()) }),
     gracefulShutdownMs: 10_000,
     onOutcome: (operator, key, outcome) => {
       const id = `${key}`;
@@ -96,7 +130,7 @@ export async function runOperator(
         process.stderr.write(`[${operator}] ${key}: ${outcome.error.message}\n`);
     },
   });
-  manager.add(...(Array.isArray(operators) ? operators : [operators]));
+  manager.add(...list);
   await manager.start();
   return {
     manager,
@@ -107,6 +141,12 @@ export async function runOperator(
     writes: () => [...recorded],
     resetWrites: () => {
       recorded.length = 0;
+    },
+    enqueue: (key, name) => {
+      for (const operator of list) {
+        if (name === undefined || operator.name === name)
+          manager.runtime(operator.name)?.enqueue(key);
+      }
     },
     stop: async () => {
       await manager.stop();

@@ -1,52 +1,87 @@
 /**
  * Calling an operator's `sync` in a unit test, with no server: build the request from plain
- * objects and get back what `sync` returns.
+ * objects (with the same builder the reconciler uses) and get back what `sync` returns, typed by
+ * the operator's declared children.
  */
-import { childGroup } from "../operator/child-group.ts";
-import type { ChildSpec, Operator, SyncReason, SyncResult } from "../operator/declaration.ts";
+import type { KubeClient } from "../client/client.ts";
+import type {
+  ChildSpec,
+  ObjectOfSpec,
+  Operator,
+  SyncReason,
+  SyncResult,
+} from "../operator/declaration.ts";
+import { buildSyncRequest } from "../operator/request.ts";
 import type { KubeObject } from "../resources/object.ts";
 
 /** The snapshot to build a request from. */
-export interface SyncInput<P extends KubeObject> {
+export interface SyncInput<
+  P extends KubeObject,
+  C extends Record<string, ChildSpec> = Record<string, ChildSpec>,
+  R extends Record<string, KubeObject> = Record<string, KubeObject>,
+> {
+  /** The parent, as `sync` receives it. */
   parent: P;
   /** Children per declared child name. */
-  children?: Record<string, KubeObject[]>;
+  children?: { [K in keyof C]?: ObjectOfSpec<C[K]>[] };
   /** Related objects per declared related name. */
-  related?: Record<string, KubeObject[]>;
+  related?: { [K in keyof R]?: R[K][] };
+  /** Default `["parent-changed"]`. */
   reasons?: SyncReason[];
+  /** Consecutive failures before this call. Default 0. */
   attempt?: number;
+  /** `request.now`. Default: the current time. */
+  now?: Date;
+  /** `request.client`. Default: a client whose every call throws (sync should not need one). */
+  client?: KubeClient;
+  /** `request.signal`. Default: a signal that never aborts. */
+  signal?: AbortSignal;
+}
+
+/** A stand-in for `request.client` that says how to give a real one. */
+function absentClient(): KubeClient {
+  return new Proxy({} as KubeClient, {
+    get(_target, property) {
+      if (property === "then") return undefined; // not a thenable
+      return () => {
+        throw new Error(
+          `request.client.${String(property)}: callSync was given no client; pass one with callSync(operator, { client, ... })`,
+        );
+      };
+    },
+  });
 }
 
 /**
  * Calls `operator.sync` with a request built from plain objects.
  *
  * @example
- * const result = await callSync(echoOperator, { parent: echoServer({ message: "hi" }) });
+ * const result = await callSync(echoOperator, {
+ *   parent: echoServer({ message: "hi" }),
+ *   now: new Date("2030-01-01T00:00:00Z"),
+ * });
  * assert.equal(result.children?.length, 2);
  */
 export async function callSync<
   P extends KubeObject,
   C extends Record<string, ChildSpec>,
   R extends Record<string, KubeObject>,
->(operator: Operator<P, C, R>, input: SyncInput<P>): Promise<SyncResult<P>> {
+>(operator: Operator<P, C, R>, input: SyncInput<NoInfer<P>, C, R>): Promise<SyncResult<P, C>> {
   const anyOperator = operator as unknown as Operator;
-  const namespace = input.parent.metadata.namespace;
-  const children = Object.fromEntries(
-    [...anyOperator.childTypes.keys()].map((group) => [
-      group,
-      childGroup(input.children?.[group] ?? [], namespace),
-    ]),
+  const request = buildSyncRequest(
+    anyOperator,
+    {
+      parent: input.parent,
+      children: (input.children ?? {}) as Record<string, KubeObject[]>,
+      related: (input.related ?? {}) as Record<string, KubeObject[]>,
+    },
+    {
+      reasons: new Set(input.reasons ?? ["parent-changed"]),
+      attempt: input.attempt ?? 0,
+      signal: input.signal ?? new AbortController().signal,
+      now: input.now ?? new Date(),
+      client: input.client ?? absentClient(),
+    },
   );
-  const related = Object.fromEntries(
-    Object.keys(anyOperator.related ?? {}).map((name) => [name, input.related?.[name] ?? []]),
-  );
-  const request = {
-    parent: input.parent,
-    children,
-    related,
-    reasons: new Set(input.reasons ?? ["parent-changed"]),
-    attempt: input.attempt ?? 0,
-    signal: new AbortController().signal,
-  };
-  return (await anyOperator.sync(request as never)) as SyncResult<P>;
+  return (await anyOperator.sync(request)) as unknown as SyncResult<P, C>;
 }
