@@ -433,6 +433,48 @@ describe("finalizers", () => {
     }
   });
 
+  test("a status finalize returns that the API server refuses is the attempt's error, retried", async () => {
+    const namespace = await plane.createNamespace("finalize-status");
+    let finalized = false;
+    const operator = defineOperator({
+      name: `finalizing-status-${suffix()}`,
+      parent: Bundle,
+      namespace,
+      sync: () => ({ status: { note: "alive" } }),
+      finalize: () => {
+        if (finalized) return { finalized: true };
+        // `keys` is an integer in the status schema: the API server refuses a string.
+        return { finalized: false, status: { keys: "many" as unknown as number } };
+      },
+    });
+    const harness = await runOperator(operator, { plane });
+    try {
+      await createBundle(namespace, "s", {});
+      await eventually(async () => {
+        const current = await admin.get(Bundle, "s", { namespace });
+        return current.metadata.finalizers?.includes(operator.finalizer) ? true : undefined;
+      });
+      await admin.delete(Bundle, "s", { namespace });
+      const refused = await eventually(
+        () =>
+          harness
+            .outcomes(`${namespace}/s`)
+            .find((outcome) => outcome.call?.function === "finalize" && outcome.error),
+        { message: "the refused status write is reported" },
+      );
+      assert.match(refused.error!.message, /keys/);
+      assert.equal(refused.next.kind, "retry");
+      assert.equal(refused.statusWritten, false);
+      finalized = true;
+      harness.enqueue(`${namespace}/s`);
+      await eventually(async () =>
+        (await getOrUndefined(admin, Bundle, "s", namespace)) === undefined ? true : undefined,
+      );
+    } finally {
+      await harness.stop();
+    }
+  });
+
   test("cluster-scoped children of a namespaced parent are tracked by labels and removed by the finalizer", async () => {
     const namespace = await plane.createNamespace("clusterchild");
     const roleName = `bundle-${namespace}`;

@@ -371,7 +371,7 @@ export class ParentReconciler {
       (error: unknown): Produced => ({ ok: false, error }),
     );
     draft.synced = this.#judge(draft, parent, inputs, produced, logger);
-    await this.#writeSyncStatus(
+    await this.#writeStatus(
       draft,
       parent,
       produced.ok ? produced.status : undefined,
@@ -500,8 +500,12 @@ export class ParentReconciler {
     return { status: "False", reason: "NotConverging", message: churn.message };
   }
 
-  /** Writes the status `sync` returned plus Operon's condition, when it differs from the stored one. */
-  async #writeSyncStatus(
+  /**
+   * Writes the status `sync` or `finalize` returned plus Operon's condition, when it differs from
+   * the stored one. A failure is the attempt's error (retried with backoff) unless the parent is
+   * gone.
+   */
+  async #writeStatus(
     draft: Draft,
     parent: KubeObject,
     user: Record<string, unknown> | undefined,
@@ -564,7 +568,7 @@ export class ParentReconciler {
           action: "Finalize",
         });
         draft.synced = { status: "False", reason: "FinalizeFailed", message };
-        await this.#writeFinalizingStatus(draft, parent, undefined, now, context.signal);
+        await this.#writeStatus(draft, parent, undefined, now, context.signal, logger);
         throw error;
       }
       draft.call = {
@@ -583,12 +587,13 @@ export class ParentReconciler {
           reason: "Finalizing",
           message: "waiting for finalize to report finalized",
         };
-        await this.#writeFinalizingStatus(
+        await this.#writeStatus(
           draft,
           parent,
           result.status as Record<string, unknown> | undefined,
           now,
           context.signal,
+          logger,
         );
         return;
       }
@@ -661,31 +666,5 @@ export class ParentReconciler {
       }
     }
     return outcome;
-  }
-
-  /** Writes the status shown while finalizing (best effort: the parent is going away). */
-  async #writeFinalizingStatus(
-    draft: Draft,
-    parent: KubeObject,
-    user: Record<string, unknown> | undefined,
-    now: Date,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const wanted = desiredStatus(parent, user, draft.synced!, now);
-    if (!statusDiffers(parent, wanted)) return;
-    try {
-      await writeStatus(
-        this.#options.client,
-        this.#parentType,
-        parent,
-        wanted,
-        this.#options.operator.name,
-        signal,
-      );
-      draft.writes++;
-      draft.statusWritten = true;
-    } catch {
-      // The parent may be gone already; the next attempt tries again if not.
-    }
   }
 }
