@@ -4,6 +4,7 @@
  * the reconciler for each key.
  */
 
+import type { HandlerRegistration } from "../cache/handlers.ts";
 import type { Informer } from "../cache/informer.ts";
 import type { InformerFactory } from "../cache/shared-informers.ts";
 import type { KubeClient } from "../client/client.ts";
@@ -73,6 +74,7 @@ export class OperatorRuntime {
   readonly concurrency: number;
   readonly #options: OperatorRuntimeOptions;
   #controller: Controller | undefined;
+  readonly #forgetters: HandlerRegistration[] = [];
 
   constructor(operator: Operator, options: OperatorRuntimeOptions) {
     this.operator = operator;
@@ -201,6 +203,14 @@ export class OperatorRuntime {
         },
         ownReason,
       );
+      // A child gone from the cache, whoever deleted it (Operon, a user, or the garbage collector
+      // after its parent went), takes its applied memory with it: memory follows live children.
+      this.#forgetters.push(
+        informer.addHandler(
+          { delete: (object) => this.memory.forget(object.metadata.uid) },
+          { name: `${operator.name}/applied-memory` },
+        ),
+      );
     }
     for (const { declaration, informer } of relatedInformers.values()) {
       controller.watchMapped(
@@ -254,6 +264,7 @@ export class OperatorRuntime {
   /** Stops taking work and waits for running syncs; true when they all finished in time. */
   async shutdown(timeoutMs?: number): Promise<boolean> {
     const drained = (await this.#controller?.shutdown(timeoutMs)) ?? true;
+    for (const registration of this.#forgetters.splice(0)) registration.remove();
     await this.recorder.flush();
     return drained;
   }

@@ -452,6 +452,10 @@ class LocalControlPlane implements ControlPlane {
       `--cluster-signing-key-file=${join(pki, "ca.key")}`,
       `--service-cluster-ip-range=${serviceClusterIpRange}`,
       "--controllers=*",
+      // Its clients default to 20 requests/s: garbage collection of thousands of children and
+      // namespace cleanup would crawl. A local plane has no other tenant to protect.
+      "--kube-api-qps=300",
+      "--kube-api-burst=600",
     ]);
   }
 
