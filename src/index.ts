@@ -3,7 +3,7 @@
  * watches, caches, applies children, writes status, runs finalizers and retries.
  *
  * @example
- * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type } from "kube-operon";
+ * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type, validatingWebhook } from "kube-operon";
  *
  * const Greeting = defineResource({
  *   group: "example.com", version: "v1", kind: "Greeting", plural: "greetings", scope: "Namespaced",
@@ -21,7 +21,14 @@
  *   }),
  * });
  *
- * await new Manager().add(greeter).run();
+ * // Rules the schema cannot express, checked by the API server before it stores a Greeting.
+ * const validateGreeting = validatingWebhook(Greeting, {
+ *   validate: ({ object }) => {
+ *     if (object?.spec.name === "nobody") return { allowed: false, reason: "greet somebody" };
+ *   },
+ * });
+ *
+ * await new Manager().add(greeter, validateGreeting).run();
  *
  * @packageDocumentation
  */
@@ -91,6 +98,7 @@ export {
   type ClientFactory,
   LeaderElectionLostError,
   type LeaderElectionOptions,
+  type Manageable,
   Manager,
   type ManagerOptions,
 } from "./manager/manager.ts";
@@ -109,6 +117,12 @@ export type {
   ChildOutcome,
 } from "./operator/child-applier.ts";
 export type { ChurnVerdict } from "./operator/churn.ts";
+export type { Runnable } from "./manager/runnable.ts";
+export type {
+  ManagedCertificateSettings,
+  NamespacedName,
+  WebhookServerSettings,
+} from "./manager/webhooks.ts";
 export {
   type ChildDeclaration,
   type ChildGroup,
@@ -145,3 +159,32 @@ export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
 export type { SyncedState } from "./operator/status.ts";
 export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";
+export {
+  type ConversionDefinition,
+  type ConversionOptions,
+  type Converted,
+  defineConversion,
+  type SpokeConversion,
+} from "./webhook/conversion.ts";
+export { Denied, type DeniedOptions } from "./webhook/denied.ts";
+export type {
+  AdmissionContext,
+  AdmissionOperation,
+  AdmissionRequest,
+  CacheReader,
+  FieldCause,
+  MutateFunction,
+  UserInfo,
+  ValidateFunction,
+  ValidationResult,
+} from "./webhook/types.ts";
+export {
+  type MutatingWebhookDefinition,
+  type MutatingWebhookOptions,
+  mutatingWebhook,
+  type ValidatingWebhookDefinition,
+  type ValidatingWebhookOptions,
+  validatingWebhook,
+  type Webhook,
+  type WebhookOptions,
+} from "./webhook/webhook.ts";
