@@ -103,6 +103,12 @@ export {
   type ManagerOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
+export type { Runnable } from "./manager/runnable.ts";
+export type {
+  ManagedCertificateSettings,
+  NamespacedName,
+  WebhookServerSettings,
+} from "./manager/webhooks.ts";
 export type {
   AttemptPhase,
   FunctionCall,
@@ -114,15 +120,11 @@ export type {
   ChildAction,
   ChildActionKind,
   ChildFailure,
+  ChildFailure,
+  ChildOutcome,
   ChildOutcome,
 } from "./operator/child-applier.ts";
 export type { ChurnVerdict } from "./operator/churn.ts";
-export type { Runnable } from "./manager/runnable.ts";
-export type {
-  ManagedCertificateSettings,
-  NamespacedName,
-  WebhookServerSettings,
-} from "./manager/webhooks.ts";
 export {
   type ChildDeclaration,
   type ChildGroup,
@@ -159,6 +161,8 @@ export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
 export type { SyncedState } from "./operator/status.ts";
 export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";
+export type { CertificateDirectoryOptions } from "./webhook/certificate-watcher.ts";
+export type { ServingCertificate } from "./webhook/certificates.ts";
 export {
   type ConversionDefinition,
   type ConversionOptions,
@@ -167,12 +171,17 @@ export {
   type SpokeConversion,
 } from "./webhook/conversion.ts";
 export { Denied, type DeniedOptions } from "./webhook/denied.ts";
+export type { WebhookFailureReason, WebhookMetrics } from "./webhook/metrics.ts";
+export type { CertificateProvider, CertificateSource } from "./webhook/server.ts";
 export type {
   AdmissionContext,
+  AdmissionContextBase,
   AdmissionOperation,
   AdmissionRequest,
   CacheReader,
   FieldCause,
+  GroupVersionKind,
+  GroupVersionResource,
   MutateFunction,
   UserInfo,
   ValidateFunction,
@@ -186,5 +195,6 @@ export {
   type ValidatingWebhookOptions,
   validatingWebhook,
   type Webhook,
+  type WebhookDefinitionBase,
   type WebhookOptions,
 } from "./webhook/webhook.ts";

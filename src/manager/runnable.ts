@@ -41,7 +41,7 @@ export interface Runnable {
   readonly needLeaderElection?: boolean;
   /**
    * Starts and resolves once running (a server listens); a rejection fails the manager's start.
-   * `signal` aborts when it must stop at once: after {@link stop}, when the manager fails to
+   * `signal` aborts when it must stop at once: after `stop`, when the manager fails to
    * start, or when the leadership is lost (another replica may be writing already).
    */
   start(signal: AbortSignal): Promise<void> | void;

@@ -25,6 +25,7 @@ export interface WebhookInput<T extends KubeObject> {
   object?: T;
   /** The stored object (UPDATE, DELETE). */
   oldObject?: T;
+  /** Whether the request is a dry run (`kubectl apply --dry-run=server`); default false. */
   dryRun?: boolean;
   /** Default `{ username: "tester" }`. */
   userInfo?: UserInfo;
@@ -34,11 +35,15 @@ export interface WebhookInput<T extends KubeObject> {
 
 /** What the handler decided, as the API server would apply it. */
 export interface WebhookOutcome<T extends KubeObject> {
+  /** Whether the request goes on. */
   allowed: boolean;
   /** The message the client sees after `admission webhook "<name>" denied the request: `. */
   message?: string;
+  /** The HTTP status code of a denial. */
   code?: number;
+  /** The fields a denial is about. */
   causes: FieldCause[];
+  /** Warnings the client is shown, whatever the decision. */
   warnings: string[];
   /** The JSON patch a mutating webhook answered with (empty when nothing changed). */
   patch: JsonPatchOperation[];

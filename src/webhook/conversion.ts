@@ -59,10 +59,13 @@ export interface ConversionDefinition {
   readonly webhook: "conversion";
   /** The kind (its storage version's type). */
   readonly type: CustomResourceType;
+  /** The kind's API group. */
   readonly group: string;
+  /** The kind, e.g. `CronJob`. */
   readonly kind: string;
   /** `<plural>.<group>`, the CRD's name. */
   readonly crdName: string;
+  /** The version every other one converts through. */
   readonly hub: string;
   /** Every version of the kind. */
   readonly versions: readonly string[];

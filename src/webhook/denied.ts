@@ -35,8 +35,11 @@ export interface DeniedOptions {
  * }
  */
 export class Denied extends Error {
+  /** The HTTP status code the client receives. */
   readonly code: number;
+  /** Warnings shown to the client along with the refusal. */
   readonly warnings: string[];
+  /** The fields at fault. */
   readonly causes: FieldCause[];
 
   constructor(reason: string, options: DeniedOptions = {}) {

@@ -143,7 +143,6 @@ export {
   defaultWebhookName,
   defaultWebhookPath,
   isWebhook,
-  type MatchCondition,
   type MutatingWebhookDefinition,
   type MutatingWebhookOptions,
   mutatingWebhook,

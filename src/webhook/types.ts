@@ -11,15 +11,21 @@ export type AdmissionOperation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 
 /** `group`, `version`, `kind` of the object under admission (`""` group for the core group). */
 export interface GroupVersionKind {
+  /** `""` for the core group. */
   group: string;
+  /** e.g. `v1`. */
   version: string;
+  /** e.g. `ConfigMap`. */
   kind: string;
 }
 
 /** `group`, `version`, `resource` (plural) the request was made to. */
 export interface GroupVersionResource {
+  /** `""` for the core group. */
   group: string;
+  /** e.g. `v1`. */
   version: string;
+  /** The plural, e.g. `configmaps`. */
   resource: string;
 }
 

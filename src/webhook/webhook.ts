@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RuleWithOperations } from "../resources/admissionregistration.ts";
+import type { MatchCondition, RuleWithOperations } from "../resources/admissionregistration.ts";
 import type { LabelSelector } from "../resources/meta.ts";
 import { groupOf, type KubeObject, type ResourceType, versionOf } from "../resources/object.ts";
 import type {
@@ -15,12 +15,6 @@ import type {
   ValidateFunction,
   ValidationResult,
 } from "./types.ts";
-
-/** A CEL condition a request must meet for the webhook to be called. */
-export interface MatchCondition {
-  name: string;
-  expression: string;
-}
 
 /** Options shared by validating and mutating webhooks. */
 export interface WebhookOptions {
