@@ -120,8 +120,6 @@ export type {
   ChildAction,
   ChildActionKind,
   ChildFailure,
-  ChildFailure,
-  ChildOutcome,
   ChildOutcome,
 } from "./operator/child-applier.ts";
 export type { ChurnVerdict } from "./operator/churn.ts";

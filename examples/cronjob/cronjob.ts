@@ -8,10 +8,11 @@
  */
 import {
   child,
-  type DesiredChild,
+  type Desired,
   defineConversion,
   defineOperator,
   defineResource,
+  desired,
   Job,
   type JobTemplateSpec,
   K8s,
@@ -190,35 +191,35 @@ export default defineOperator({
         .filter((job) => finished(job) === "Failed")
         .slice(0, spec.failedJobsHistoryLimit ?? 1),
     ];
-    const desired: DesiredChild[] = kept.map((job) => ({
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { name: job.metadata.name!, annotations: { ...job.metadata.annotations } },
-      spec: job.spec,
-    }));
+    const jobsToKeep: Desired<Job>[] = kept.map((job) =>
+      desired(Job, {
+        metadata: { name: job.metadata.name!, annotations: { ...job.metadata.annotations } },
+        ...(job.spec ? { spec: job.spec } : {}),
+      }),
+    );
     const running = start && policy === "Replace" ? [] : active.map((job) => job.metadata.name!);
     if (start && due) {
       const template = spec.jobTemplate;
       const name = `${parent.metadata.name}-${Math.floor(due.getTime() / 60_000)}`;
-      desired.push({
-        apiVersion: "batch/v1",
-        kind: "Job",
-        metadata: {
-          name,
-          labels: { ...template.metadata?.labels },
-          annotations: {
-            ...template.metadata?.annotations,
-            [scheduledAtAnnotation]: due.toISOString(),
+      jobsToKeep.push(
+        desired(Job, {
+          metadata: {
+            name,
+            labels: { ...template.metadata?.labels },
+            annotations: {
+              ...template.metadata?.annotations,
+              [scheduledAtAnnotation]: due.toISOString(),
+            },
           },
-        },
-        spec: template.spec,
-      });
+          ...(template.spec ? { spec: template.spec } : {}),
+        }),
+      );
       running.push(name);
     }
     const lastScheduleTime = start && due ? due.toISOString() : parent.status?.lastScheduleTime;
     return {
       status: { active: running, ...(lastScheduleTime ? { lastScheduleTime } : {}) },
-      children: desired,
+      children: jobsToKeep,
       ...(next ? { requeueAfterMs: Math.max(next.getTime() - now.getTime(), 1_000) } : {}),
     };
   },
