@@ -10,7 +10,7 @@ const layers = {
   cache: ["client", "resources"],
   controller: ["cache", "queue", "client", "resources"],
   operator: ["controller", "cache", "queue", "client", "resources"],
-  manifests: ["operator", "resources"],
+  manifests: ["operator", "resources", "webhook"],
   webhook: ["client", "resources"],
   manager: [
     "operator",

@@ -3,7 +3,7 @@
  * watches, caches, applies children, writes status, runs finalizers and retries.
  *
  * @example
- * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type } from "kube-operon";
+ * import { ConfigMap, defineOperator, defineResource, K8s, Manager, Type, validatingWebhook } from "kube-operon";
  *
  * const Greeting = defineResource({
  *   group: "example.com", version: "v1", kind: "Greeting", plural: "greetings", scope: "Namespaced",
@@ -21,7 +21,14 @@
  *   }),
  * });
  *
- * await new Manager().add(greeter).run();
+ * // Rules the schema cannot express, checked by the API server before it stores a Greeting.
+ * const validateGreeting = validatingWebhook(Greeting, {
+ *   validate: ({ object }) => {
+ *     if (object?.spec.name === "nobody") return { allowed: false, reason: "greet somebody" };
+ *   },
+ * });
+ *
+ * await new Manager().add(greeter, validateGreeting).run();
  *
  * @packageDocumentation
  */
@@ -91,10 +98,17 @@ export {
   type ClientFactory,
   LeaderElectionLostError,
   type LeaderElectionOptions,
+  type Manageable,
   Manager,
   type ManagerOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
+export type { Runnable } from "./manager/runnable.ts";
+export type {
+  ManagedCertificateSettings,
+  NamespacedName,
+  WebhookServerSettings,
+} from "./manager/webhooks.ts";
 export type {
   AttemptPhase,
   FunctionCall,
@@ -145,3 +159,40 @@ export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
 export type { SyncedState } from "./operator/status.ts";
 export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";
+export type { CertificateDirectoryOptions } from "./webhook/certificate-watcher.ts";
+export type { ServingCertificate } from "./webhook/certificates.ts";
+export {
+  type ConversionDefinition,
+  type ConversionOptions,
+  type Converted,
+  defineConversion,
+  type SpokeConversion,
+} from "./webhook/conversion.ts";
+export { Denied, type DeniedOptions } from "./webhook/denied.ts";
+export type { WebhookFailureReason, WebhookMetrics } from "./webhook/metrics.ts";
+export type { CertificateProvider, CertificateSource } from "./webhook/server.ts";
+export type {
+  AdmissionContext,
+  AdmissionContextBase,
+  AdmissionOperation,
+  AdmissionRequest,
+  CacheReader,
+  FieldCause,
+  GroupVersionKind,
+  GroupVersionResource,
+  MutateFunction,
+  UserInfo,
+  ValidateFunction,
+  ValidationResult,
+} from "./webhook/types.ts";
+export {
+  type MutatingWebhookDefinition,
+  type MutatingWebhookOptions,
+  mutatingWebhook,
+  type ValidatingWebhookDefinition,
+  type ValidatingWebhookOptions,
+  validatingWebhook,
+  type Webhook,
+  type WebhookDefinitionBase,
+  type WebhookOptions,
+} from "./webhook/webhook.ts";

@@ -62,7 +62,21 @@ test("operon generate writes the folder with the options given", async () => {
     "manager.yaml",
     "namespace.yaml",
     "rbac.yaml",
+    "webhooks.yaml",
   ]);
+  // The module exports a validating and a mutating webhook: they are served and registered.
+  const webhooks = parseAllDocuments(await readFile(join(out, "webhooks.yaml"), "utf8")).map((d) =>
+    d.toJS(),
+  );
+  assert.deepEqual(
+    webhooks.map((object) => `${object.kind}/${object.metadata.name}`),
+    [
+      "Service/myapp-webhook",
+      "Secret/myapp-webhook-certs",
+      "ValidatingWebhookConfiguration/myapp",
+      "MutatingWebhookConfiguration/myapp",
+    ],
+  );
   const manager = parseAllDocuments(await readFile(join(out, "manager.yaml"), "utf8")).map((d) =>
     d.toJS(),
   );
@@ -90,6 +104,9 @@ test("--output json prints a v1 List and --out - a YAML stream; nothing is writt
       "ClusterRoleBinding",
       "Role",
       "RoleBinding",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "ClusterRole",
       "Service",
       "Deployment",
     ],
@@ -100,6 +117,35 @@ test("--output json prints a v1 List and --out - a YAML stream; nothing is writt
     parseAllDocuments(yaml.stdout).map((document) => document.toJS()),
     list.items,
   );
+});
+
+test("a module with a conversion, cert-manager certificates and insecure metrics", () => {
+  const result = operon(
+    "generate",
+    "examples/cronjob/cronjob.ts",
+    "--output",
+    "json",
+    "--certificates",
+    "cert-manager",
+    "--insecure-metrics",
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const items = JSON.parse(result.stdout).items as {
+    kind: string;
+    metadata: { name: string; annotations?: Record<string, string> };
+    spec?: { conversion?: { strategy: string } };
+  }[];
+  const crd = items.find((item) => item.kind === "CustomResourceDefinition");
+  assert.equal(crd?.spec?.conversion?.strategy, "Webhook");
+  assert.equal(
+    crd?.metadata.annotations?.["cert-manager.io/inject-ca-from"],
+    "cronjob-system/cronjob-serving-cert",
+  );
+  assert.ok(items.some((item) => item.kind === "Certificate"));
+  assert.ok(!items.some((item) => item.metadata.name.endsWith("-metrics-reader")));
+  const bad = operon("generate", "examples/cronjob/cronjob.ts", "--certificates", "vault");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--certificates must be operon or cert-manager/);
 });
 
 test("mistakes in the call exit 2 with the usage; failures exit 1 and say what to do", async () => {

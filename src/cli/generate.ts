@@ -1,6 +1,7 @@
 /**
  * `operon generate <module>`: the folder that runs a module's operators in a cluster (CRDs, RBAC,
- * Deployment, kustomization, Dockerfile), or its manifests on stdout.
+ * Deployment, webhooks with their certificates, kustomization, Dockerfile), or its manifests on
+ * stdout.
  */
 import { relative, resolve, sep } from "node:path";
 import {
@@ -11,7 +12,7 @@ import {
 } from "../manifests/deployment.ts";
 import { toYaml } from "../manifests/yaml.ts";
 import { type Command, UsageError } from "./command.ts";
-import { loadOperators } from "./load-module.ts";
+import { loadModule, loadOperators } from "./load-module.ts";
 
 function text(values: Record<string, unknown>, name: string): string | undefined {
   const value = values[name];
@@ -57,7 +58,8 @@ export const generate: Command = {
   path: ["generate"],
   summary:
     "Write the CRDs, RBAC, Deployment, kustomization and Dockerfile for a module's operators",
-  usage: "<module> [--out dir] [--namespace ns] [--image img] [--replicas n]",
+  usage:
+    "<module> [--out dir] [--namespace ns] [--image img] [--replicas n] [--certificates operon|cert-manager]",
   description:
     "Writes what runs a module's operators in a cluster to a folder (default ./deploy):\n" +
     "  kustomization.yaml        lists the manifests below: kubectl apply -k deploy\n" +
@@ -66,8 +68,12 @@ export const generate: Command = {
     "  rbac.yaml                 ServiceAccount, (Cluster)Roles and bindings: what the operators\n" +
     "                            need and nothing more\n" +
     "  manager.yaml              the Deployment (operon run --leader-elect, probes on :8081,\n" +
-    "                            metrics on :8080, restricted security context) and a metrics\n" +
-    "                            Service\n" +
+    "                            metrics over HTTPS on :8443 behind the API server's\n" +
+    "                            authorization, restricted security context) and a metrics\n" +
+    "                            Service; scrapers bind to the <name>-metrics-reader ClusterRole\n" +
+    "  webhooks.yaml             when the module exports webhooks or conversions: their Service\n" +
+    "                            and configurations, and the certificate's Secret (Operon fills,\n" +
+    "                            injects and rotates it) or cert-manager's Issuer and Certificate\n" +
     "  Dockerfile                the image: docker build -f deploy/Dockerfile -t <image> .\n" +
     "  Dockerfile.dockerignore   what the image build leaves out\n\n" +
     "Run it from the project root: the Dockerfile runs the module at its path relative to there.\n" +
@@ -99,6 +105,16 @@ export const generate: Command = {
       type: "string",
       description: "Name of the Deployment, ServiceAccount and roles (default: the operator's)",
     },
+    certificates: {
+      type: "string",
+      description:
+        "Who provides the webhooks' certificate: operon (a Secret Operon manages) or cert-manager (default operon)",
+    },
+    "insecure-metrics": {
+      type: "boolean",
+      description: "Serve metrics over plain HTTP on :8080 to anyone who reaches the pod",
+      default: false,
+    },
     "base-image": {
       type: "string",
       description:
@@ -128,7 +144,16 @@ export const generate: Command = {
         );
       }
     }
+    const certificates = text(values, "certificates");
+    if (
+      certificates !== undefined &&
+      certificates !== "operon" &&
+      certificates !== "cert-manager"
+    ) {
+      throw new UsageError(`--certificates must be operon or cert-manager, got "${certificates}"`);
+    }
     const operators = await loadOperators(positionals[0], "generate");
+    const { webhooks, conversions } = await loadModule(positionals[0], "generate");
     const module = modulePathInImage(positionals[0]!);
     const image = text(values, "image");
     const baseImage = text(values, "base-image");
@@ -139,6 +164,10 @@ export const generate: Command = {
       ...(image ? { image } : {}),
       ...(replicas !== undefined ? { replicas } : {}),
       ...(baseImage ? { baseImage } : {}),
+      ...(webhooks.length > 0 ? { webhooks } : {}),
+      ...(conversions.length > 0 ? { conversions } : {}),
+      ...(certificates ? { certificates } : {}),
+      ...(values["insecure-metrics"] === true ? { metricsSecure: false } : {}),
     };
 
     if ("stdout" in target) {

@@ -1,7 +1,7 @@
 /**
  * Loads a user's module for `operon run`, `install` and `generate`: a file, or a folder holding
  * one module; what it exports: operators (the default export, an array of them, any named
- * export) and custom kinds declared with `defineResource`.
+ * export), custom kinds declared with `defineResource`, webhooks and conversions.
  */
 import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -9,6 +9,8 @@ import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Operator } from "../operator/declaration.ts";
 import { type CustomResourceType, isCustomResourceType } from "../resources/define.ts";
+import { type ConversionDefinition, isConversion } from "../webhook/conversion.ts";
+import { isWebhook, type Webhook } from "../webhook/webhook.ts";
 import { UsageError } from "./command.ts";
 
 const moduleExtensions = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"]);
@@ -90,9 +92,13 @@ export interface LoadedModule {
   operators: Operator[];
   /** The custom kinds it exports (`defineResource`), each once. */
   kinds: CustomResourceType[];
+  /** Its admission webhooks (`validatingWebhook`, `mutatingWebhook`), each once. */
+  webhooks: Webhook[];
+  /** Its conversions (`defineConversion`), each once. */
+  conversions: ConversionDefinition[];
 }
 
-/** Loads a module (or a folder's module) and finds its operators and custom kinds. */
+/** Loads a module (or a folder's module) and finds its operators, custom kinds, webhooks and conversions. */
 export async function loadModule(
   given: string | undefined,
   command: string,
@@ -111,14 +117,18 @@ export async function loadModule(
   }
   const operators: Operator[] = [];
   const kinds = new Map<string, CustomResourceType>();
+  const webhooks: Webhook[] = [];
+  const conversions: ConversionDefinition[] = [];
   const consider = (value: unknown) => {
     if (Array.isArray(value)) value.forEach(consider);
     else if (isOperator(value) && !operators.includes(value)) operators.push(value);
     else if (isKind(value)) kinds.set(`${value.plural}.${value.group}`, value);
+    else if (isWebhook(value) && !webhooks.includes(value)) webhooks.push(value);
+    else if (isConversion(value) && !conversions.includes(value)) conversions.push(value);
   };
   consider(loaded.default);
   for (const [name, value] of Object.entries(loaded)) if (name !== "default") consider(value);
-  return { path, operators, kinds: [...kinds.values()] };
+  return { path, operators, kinds: [...kinds.values()], webhooks, conversions };
 }
 
 /** Why an import failed, with what to do for the failures users meet. */

@@ -77,6 +77,11 @@ describe("operon run", () => {
       /--log-format/,
       /--kubeconfig/,
       /--context/,
+      /--metrics-secure .*\(default false\)/,
+      /--webhook-bind-address <value>.*\(default :9443\)/,
+      /--webhook-cert-path/,
+      /--webhook-cert-secret/,
+      /--install-webhooks .*\(default false\)/,
     ])
       assert.match(stdout, expected);
   });
@@ -93,6 +98,36 @@ describe("operon run", () => {
       [
         ["--leader-elect", "--leader-elect-lease-duration", "5s"],
         /the lease duration \(5000 ms\) must be longer than the renew deadline/,
+      ],
+      [["--webhook-bind-address", "9443"], /bind address "9443" is not valid/],
+      [["--webhook-cert-secret", "certs"], /--webhook-cert-secret needs --webhook-service/],
+      [
+        ["--webhook-cert-path", "/certs", "--webhook-cert-secret", "c", "--webhook-service", "s"],
+        /give --webhook-cert-path or --webhook-cert-secret, not both/,
+      ],
+      [
+        ["--install-webhooks", "--webhook-cert-path", "/certs"],
+        /--install-webhooks makes a development certificate/,
+      ],
+      [["--webhook-url", "https://10.0.0.1:9443"], /--webhook-url goes with --install-webhooks/],
+      [
+        ["--install-webhooks", "--webhook-url", "http://10.0.0.1:9443"],
+        /--webhook-url must be https:\/\/host:port/,
+      ],
+      [
+        ["--webhook-cert-secret", "a/b/c", "--webhook-service", "s"],
+        /must be a name or namespace\/name/,
+      ],
+      [["--metrics-cert-path", "/certs"], /--metrics-cert-path goes with --metrics-secure/],
+      [
+        [
+          "--metrics-secure",
+          "--metrics-bind-address",
+          ":18443",
+          "--health-probe-bind-address",
+          ":18443",
+        ],
+        /secure metrics and the health probes cannot share an address/,
       ],
     ];
     for (const [flags, message] of cases) {

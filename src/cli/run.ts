@@ -1,7 +1,10 @@
 /**
- * `operon run <module>`: runs the module's operators in the foreground against the current
- * cluster, with the flags and defaults of a Kubebuilder project's manager: metrics on `:8080`,
- * probes on `:8081`, leader election off unless `--leader-elect`.
+ * `operon run <module>`: runs the module's operators, webhooks and conversions in the foreground
+ * against the current cluster, with the flags and defaults of a Kubebuilder project's manager:
+ * metrics on `:8080` (HTTPS behind the API server's authorization with `--metrics-secure`),
+ * probes on `:8081`, webhooks on `:9443`, leader election off unless `--leader-elect`.
+ * `--install-webhooks` registers the webhooks with the cluster, pointing at this process, for as
+ * long as it runs.
  */
 import { parseDuration } from "../manager/duration.ts";
 import {
@@ -13,9 +16,10 @@ import {
 } from "../manager/logging.ts";
 import { LeaderElectionLostError, Manager } from "../manager/manager.ts";
 import { AddressInUseError } from "../manager/servers.ts";
+import type { NamespacedName, WebhookServerSettings } from "../manager/webhooks.ts";
 import { type Command, UsageError } from "./command.ts";
 import { kubeFlags, kubeOptions } from "./kube-options.ts";
-import { loadOperators } from "./load-module.ts";
+import { loadModule, loadOperators } from "./load-module.ts";
 
 function text(values: Record<string, unknown>, name: string): string | undefined {
   const value = values[name];
@@ -36,6 +40,7 @@ function flag<T>(values: Record<string, unknown>, name: string, parse: (value: s
 const flagOfOption: Record<string, string> = {
   metricsBindAddress: "--metrics-bind-address",
   healthProbeBindAddress: "--health-probe-bind-address",
+  "webhookServer.bindAddress": "--webhook-bind-address",
 };
 
 /** A taken port, told in flags: which one set it, and the values that avoid the clash. */
@@ -50,16 +55,79 @@ function addressInUse(error: AddressInUseError): string {
   );
 }
 
+/** `name` or `namespace/name`. */
+function namespacedName(flagName: string, value: string): NamespacedName {
+  const parts = value.split("/");
+  const valid = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+  if (parts.length > 2 || parts.some((part) => !valid.test(part))) {
+    throw new UsageError(`--${flagName}: "${value}" must be a name or namespace/name`);
+  }
+  return parts.length === 2 ? { namespace: parts[0]!, name: parts[1]! } : { name: parts[0]! };
+}
+
+/** The webhook server's settings from the flags. */
+export function webhookSettings(values: Record<string, unknown>): WebhookServerSettings {
+  const certPath = text(values, "webhook-cert-path");
+  const certSecret = text(values, "webhook-cert-secret");
+  const service = text(values, "webhook-service");
+  const install = values["install-webhooks"] === true;
+  const url = text(values, "webhook-url");
+  const name = text(values, "webhook-configuration-name");
+  if (certPath && certSecret) {
+    throw new UsageError("give --webhook-cert-path or --webhook-cert-secret, not both");
+  }
+  if (certSecret && !service) {
+    throw new UsageError(
+      "--webhook-cert-secret needs --webhook-service: the certificate is for that Service's DNS names",
+    );
+  }
+  if (service && !certSecret) {
+    throw new UsageError("--webhook-service goes with --webhook-cert-secret");
+  }
+  if (install && (certPath || certSecret)) {
+    throw new UsageError(
+      "--install-webhooks makes a development certificate; leave out --webhook-cert-path and --webhook-cert-secret",
+    );
+  }
+  if (url && !install) throw new UsageError("--webhook-url goes with --install-webhooks");
+  if (url && !/^https:\/\/[^/]+$/.test(url)) {
+    throw new UsageError(`--webhook-url must be https://host:port, got "${url}"`);
+  }
+  const bindAddress = text(values, "webhook-bind-address");
+  return {
+    ...(bindAddress ? { bindAddress } : {}),
+    ...(name ? { configurationName: name } : {}),
+    ...(certPath ? { certificates: { mode: "directory" as const, directory: certPath } } : {}),
+    ...(certSecret && service
+      ? {
+          certificates: {
+            mode: "secret" as const,
+            secret: namespacedName("webhook-cert-secret", certSecret),
+            service: namespacedName("webhook-service", service),
+          },
+        }
+      : {}),
+    ...(install ? { install: url ? { url } : true } : {}),
+  };
+}
+
 export const run: Command = {
   path: ["run"],
-  summary: "Run the operators a module exports, in the foreground, until Ctrl-C or SIGTERM",
-  usage: "<module>",
+  summary:
+    "Run the operators and webhooks a module exports, in the foreground, until Ctrl-C or SIGTERM",
+  usage: "<module> [--install-webhooks]",
   description:
-    "Run the operators a module exports, in the foreground, until Ctrl-C or SIGTERM.\n\n" +
+    "Run the operators, webhooks and conversions a module exports, in the foreground, until\n" +
+    "Ctrl-C or SIGTERM.\n\n" +
     "SIGTERM or Ctrl-C stops taking work, lets running syncs finish (up to the graceful\n" +
     "shutdown timeout), releases the leader lease and exits 0; a second signal exits at once.\n" +
     "With --leader-elect, a replica that loses its lease stops writing and exits 1, so its pod\n" +
-    "restarts as a standby.",
+    "restarts as a standby.\n\n" +
+    "Webhooks and conversions are served over HTTPS on --webhook-bind-address. To try them\n" +
+    "against a cluster with no image, Service or cert-manager, --install-webhooks registers them\n" +
+    "(and points the conversions' CRDs at this process) with a development CA, and removes them\n" +
+    "on exit; the API server must reach the process at --webhook-url (default its loopback URL,\n" +
+    "which the local control plane reaches).",
   options: {
     ...kubeOptions,
     "metrics-bind-address": {
@@ -67,10 +135,55 @@ export const run: Command = {
       description: "Where /metrics is served: :8080, 127.0.0.1:8080, :0 (any free port) or 0 (off)",
       default: ":8080",
     },
+    "metrics-secure": {
+      type: "boolean",
+      description:
+        "Serve /metrics over HTTPS, each scrape authenticated (TokenReview) and authorized (SubjectAccessReview) by the API server",
+      default: false,
+    },
+    "metrics-cert-path": {
+      type: "string",
+      description:
+        "With --metrics-secure: a directory with tls.crt and tls.key (default a self-signed certificate)",
+    },
     "health-probe-bind-address": {
       type: "string",
       description: "Where /healthz and /readyz are served, same forms",
       default: ":8081",
+    },
+    "webhook-bind-address": {
+      type: "string",
+      description: "Where webhooks and conversions are served over HTTPS (when the module has any)",
+      default: ":9443",
+    },
+    "webhook-cert-path": {
+      type: "string",
+      description:
+        "A directory with tls.crt and tls.key, reloaded when they change (e.g. cert-manager's Secret)",
+    },
+    "webhook-cert-secret": {
+      type: "string",
+      description:
+        "[namespace/]name of a Secret Operon keeps the webhook certificate in: created, injected, rotated",
+    },
+    "webhook-service": {
+      type: "string",
+      description: "[namespace/]name of the webhook Service the certificate is for",
+    },
+    "webhook-configuration-name": {
+      type: "string",
+      description: "Name of the webhook configurations (default: the first operator's name)",
+    },
+    "install-webhooks": {
+      type: "boolean",
+      description:
+        "Development: register the webhooks pointing at this process, remove them on exit",
+      default: false,
+    },
+    "webhook-url": {
+      type: "string",
+      description:
+        "With --install-webhooks: https://host:port where the API server reaches this process",
     },
     "leader-elect": {
       type: "boolean",
@@ -131,7 +244,18 @@ export const run: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const operators = await loadOperators(positionals[0], "run");
+    const webhookServer = webhookSettings(values);
+    const metricsCertDir = text(values, "metrics-cert-path");
+    if (metricsCertDir && values["metrics-secure"] !== true) {
+      throw new UsageError("--metrics-cert-path goes with --metrics-secure");
+    }
+    // A module may serve only webhooks; with neither, loadOperators says what to pass.
+    const module = await loadModule(positionals[0], "run");
+    const { webhooks, conversions } = module;
+    const operators =
+      webhooks.length + conversions.length > 0
+        ? module.operators
+        : await loadOperators(positionals[0], "run");
     const logger = createLogger({
       level: level ?? fromEnv ?? "info",
       ...(format ? { format: format as LogFormat } : {}),
@@ -142,7 +266,10 @@ export const run: Command = {
         ...kubeFlags(values),
         logger,
         metricsBindAddress: text(values, "metrics-bind-address") ?? ":8080",
+        ...(values["metrics-secure"] === true ? { metricsSecure: true } : {}),
+        ...(metricsCertDir ? { metricsCertDir } : {}),
         healthProbeBindAddress: text(values, "health-probe-bind-address") ?? ":8081",
+        webhookServer,
         ...(gracefulShutdownMs !== undefined ? { gracefulShutdownMs } : {}),
         leaderElection:
           values["leader-elect"] === true
@@ -158,7 +285,10 @@ export const run: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    manager.add(...operators);
+    if (webhookServer.install && webhooks.length + conversions.length === 0) {
+      logger.warn({}, "--install-webhooks: the module exports no webhooks or conversions");
+    }
+    manager.add(...operators, ...webhooks, ...conversions);
     try {
       await manager.run();
     } catch (error) {

@@ -1,11 +1,13 @@
 /**
  * The manager runs operators together in one process: one client and one set of shared informers
  * for all of them, intake only after the caches are synced, optional leader election, Prometheus
- * metrics, health and readiness probes, and a graceful shutdown that lets running syncs finish.
+ * metrics (optionally over HTTPS with every scrape authorized), health and readiness probes, the
+ * webhook server, and a graceful shutdown that lets running syncs and reviews finish. Everything
+ * it runs goes through one seam, {@link Runnable}.
  */
 
-import { readFileSync } from "node:fs";
 import { clientListWatch } from "../cache/client-source.ts";
+import { NAMESPACE_INDEX } from "../cache/indexes.ts";
 import { InformerFactory } from "../cache/shared-informers.ts";
 import { KubeClient } from "../client/client.ts";
 import type { ClientMetrics } from "../client/request.ts";
@@ -15,6 +17,12 @@ import type { EventRecorderOptions } from "../operator/events.ts";
 import type { OperatorLogger, SyncOutcome } from "../operator/reconciler.ts";
 import { OperatorRuntime } from "../operator/runtime.ts";
 import type { WorkQueueMetrics } from "../queue/index.ts";
+import type { KubeObject, ResourceType } from "../resources/object.ts";
+import { CertificateDirectoryWatcher } from "../webhook/certificate-watcher.ts";
+import { createDevelopmentCertificates } from "../webhook/certificates.ts";
+import { type ConversionDefinition, isConversion } from "../webhook/conversion.ts";
+import type { CacheReader } from "../webhook/types.ts";
+import { isWebhook, type Webhook } from "../webhook/webhook.ts";
 import { type HealthCheck, HealthChecks, WorkMonitor } from "./health.ts";
 import {
   DEFAULT_LEASE_DURATION_MS,
@@ -26,18 +34,15 @@ import {
 } from "./leader-election.ts";
 import { createLogger } from "./logging.ts";
 import { ManagerMetrics, type ReconcileResultLabel } from "./metrics.ts";
+import { KubeRequestAuthorizer } from "./metrics-auth.ts";
+import { isRunnable, type Runnable, RunnableGroup } from "./runnable.ts";
+import { type HttpServerPlan, HttpServerRunnable, OperatorRunnable } from "./runnables.ts";
+import { metricsHandler, parseBindAddress, probeHandler, type ServeOptions } from "./servers.ts";
 import {
-  AddressInUseError,
-  type ListenAddress,
-  metricsHandler,
-  parseBindAddress,
-  probeHandler,
-  type RunningServer,
-  serve,
-} from "./servers.ts";
-
-/** Where a pod finds its own namespace. */
-const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+  inClusterNamespace,
+  WebhookServerRunnable,
+  type WebhookServerSettings,
+} from "./webhooks.ts";
 
 /** Leader election settings; see {@link ManagerOptions.leaderElection}. */
 export interface LeaderElectionOptions {
@@ -93,10 +98,28 @@ export interface ManagerOptions {
    */
   metricsBindAddress?: string;
   /**
+   * Serve `/metrics` over HTTPS and let only callers the API server authenticates (TokenReview)
+   * and authorizes for `get` on the non-resource URL `/metrics` (SubjectAccessReview) scrape it:
+   * controller-runtime's `filters.WithAuthenticationAndAuthorization`, as Kubebuilder projects
+   * serve metrics on `:8443`. Default false (plain HTTP, open to whoever reaches the port).
+   */
+  metricsSecure?: boolean;
+  /**
+   * With `metricsSecure`: a directory with `tls.crt` and `tls.key` (reloaded on change) for the
+   * metrics server. Default: a self-signed certificate made at start, as controller-runtime does.
+   */
+  metricsCertDir?: string;
+  /**
    * Where `/healthz` and `/readyz` are served, same syntax. Default `0` here; `operon run`
-   * defaults to `:8081`. The same address as the metrics serves all three on one port.
+   * defaults to `:8081`. The same address as the metrics serves all three on one port (not with
+   * `metricsSecure`: the kubelet probes without a token).
    */
   healthProbeBindAddress?: string;
+  /**
+   * The webhook server, when webhooks or conversions are added: its address (default `:9443`),
+   * certificates (default a development CA), configurations' name and development install.
+   */
+  webhookServer?: WebhookServerSettings;
   /** Run only while holding a Lease: `true` for the defaults, or settings. Default off. */
   leaderElection?: boolean | LeaderElectionOptions;
   /** Add Node's process metrics to the registry. Default: when metrics are served. */
@@ -149,41 +172,50 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-function inClusterNamespace(): string | undefined {
-  try {
-    return readFileSync(serviceAccountNamespaceFile, "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** What {@link Manager.add} takes. */
+export type Manageable = Operator | Runnable | Webhook | ConversionDefinition;
 
 /**
- * Runs operators.
+ * Runs operators, webhooks and anything else that is a {@link Runnable}.
  *
  * @example
  * import { Manager } from "kube-operon";
- * import greeter from "./greeter.ts";
+ * import greeter, { validateGreeting } from "./greeter.ts";
  *
  * const manager = new Manager({
- *   metricsBindAddress: ":8080",
+ *   metricsBindAddress: ":8443",
+ *   metricsSecure: true,
  *   healthProbeBindAddress: ":8081",
  *   leaderElection: { namespace: "greeter-system" },
  * });
- * manager.add(greeter);
+ * manager.add(greeter, validateGreeting); // an operator and its validating webhook
  * await manager.run(); // until SIGINT or SIGTERM; rejects if leadership is lost
  */
 export class Manager {
   readonly #options: ManagerOptions;
   readonly #operators: Operator[] = [];
+  readonly #webhooks: Webhook[] = [];
+  readonly #conversions: ConversionDefinition[] = [];
+  readonly #added: Runnable[] = [];
   readonly #runtimes: OperatorRuntime[] = [];
   readonly #monitors = new Map<string, WorkMonitor>();
   readonly #liveness = new HealthChecks();
   readonly #readiness = new HealthChecks();
-  readonly #servers: RunningServer[] = [];
   readonly #metrics = new ManagerMetrics();
   readonly #done = deferred();
   readonly #elected = deferred();
   readonly logger: OperatorLogger;
+  /** Metrics and probe servers: started first, stopped last. */
+  readonly #servers: RunnableGroup;
+  /** The webhook server: before the caches, as listing a multi-version kind may need it. */
+  readonly #webhookGroup: RunnableGroup;
+  /** Runnables that need no leadership, started once the caches are synced. */
+  readonly #others: RunnableGroup;
+  /** Operators and other runnables that run only on the leader. */
+  readonly #leader: RunnableGroup;
+  #metricsServer: HttpServerRunnable | undefined;
+  #probeServer: HttpServerRunnable | undefined;
+  #webhookServer: WebhookServerRunnable | undefined;
   #client: KubeClient | undefined;
   #ownedClients: KubeClient[] = [];
   #informers: InformerFactory | undefined;
@@ -193,18 +225,30 @@ export class Manager {
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  /** Whether the controllers run (always once started without election; while leader with). */
-  #leading = false;
   #lost: string | undefined;
-  #metricsUrl: string | undefined;
-  #healthUrl: string | undefined;
 
   constructor(options: ManagerOptions = {}) {
     this.#options = options;
     this.logger = options.logger ?? createLogger();
+    this.#servers = new RunnableGroup("servers", this.logger);
+    this.#webhookGroup = new RunnableGroup("webhooks", this.logger);
+    this.#others = new RunnableGroup("others", this.logger);
+    this.#leader = new RunnableGroup("leader", this.logger);
     // Fail on bad settings here, not minutes later in a pod.
-    parseBindAddress(options.metricsBindAddress ?? "0");
-    parseBindAddress(options.healthProbeBindAddress ?? "0");
+    const metricsAt = parseBindAddress(options.metricsBindAddress ?? "0");
+    const healthAt = parseBindAddress(options.healthProbeBindAddress ?? "0");
+    parseBindAddress(options.webhookServer?.bindAddress ?? ":9443");
+    if (
+      options.metricsSecure &&
+      metricsAt &&
+      healthAt &&
+      metricsAt.port !== 0 &&
+      options.metricsBindAddress?.trim() === options.healthProbeBindAddress?.trim()
+    ) {
+      throw new TypeError(
+        "secure metrics and the health probes cannot share an address: the kubelet probes without a token",
+      );
+    }
     const election = this.#electionOptions();
     if (election) {
       validateElectionTimings({
@@ -221,14 +265,34 @@ export class Manager {
     return leaderElection === true ? {} : leaderElection;
   }
 
-  /** Adds operators; all must be added before `start`. */
-  add(...operators: Operator[]): this {
-    if (this.#state !== "new") throw new Error("add operators before starting the manager");
-    for (const operator of operators) {
-      if (this.#operators.some((existing) => existing.name === operator.name)) {
-        throw new Error(`two operators are named "${operator.name}"; names must be unique`);
+  /**
+   * Adds what the manager runs, all before `start`: operators (on the leader), admission webhooks
+   * and conversions (served by its webhook server on every replica), and your own
+   * {@link Runnable}s.
+   *
+   * @example
+   * manager.add(myapp, validateMyApp, defaultMyApp, cronJobConversion, heartbeat);
+   */
+  add(...items: Manageable[]): this {
+    if (this.#state !== "new") throw new Error("add everything before starting the manager");
+    for (const item of items) {
+      if (isWebhook(item)) {
+        this.#webhooks.push(item);
+      } else if (isConversion(item)) {
+        this.#conversions.push(item);
+      } else if ((item as Operator).kind === "Operator") {
+        const operator = item as Operator;
+        if (this.#operators.some((existing) => existing.name === operator.name)) {
+          throw new Error(`two operators are named "${operator.name}"; names must be unique`);
+        }
+        this.#operators.push(operator);
+      } else if (isRunnable(item)) {
+        this.#added.push(item);
+      } else {
+        throw new TypeError(
+          "manager.add takes operators, webhooks, conversions and runnables (an object with name and start)",
+        );
       }
-      this.#operators.push(operator);
     }
     return this;
   }
@@ -287,9 +351,9 @@ export class Manager {
     return this.#state === "running" && this.#lost === undefined;
   }
 
-  /** Whether the operators reconcile now: always once started without election, while leader with. */
+  /** Whether the leader's runnables run now: always once started without election, while leader with. */
   get isLeader(): boolean {
-    return this.#leading;
+    return this.#leader.running && this.#lost === undefined;
   }
 
   /** Resolves when the operators start reconciling (at once without leader election). */
@@ -302,14 +366,30 @@ export class Manager {
     return this.#elector?.identity;
   }
 
-  /** `http://host:port` of the metrics server, once started (undefined when off). */
+  /** `http(s)://host:port` of the metrics server, once started (undefined when off). */
   get metricsUrl(): string | undefined {
-    return this.#metricsUrl;
+    return this.#metricsServer?.url;
   }
 
   /** `http://host:port` of the probe server, once started (undefined when off). */
   get healthProbeUrl(): string | undefined {
-    return this.#healthUrl;
+    return this.#probeServer?.url ?? (this.#sharedPort ? this.#metricsServer?.url : undefined);
+  }
+
+  /** `https://host:port` of the webhook server and its CA, once started (when it serves). */
+  get webhookServer(): { url: string; caCertificatePem: string | undefined } | undefined {
+    const server = this.#webhookServer?.server;
+    return server ? { url: server.url, caCertificatePem: server.caCertificatePem } : undefined;
+  }
+
+  /** Every runnable, in start order (after `start`). */
+  get runnables(): Runnable[] {
+    return [
+      ...this.#servers.runnables,
+      ...this.#webhookGroup.runnables,
+      ...this.#others.runnables,
+      ...this.#leader.runnables,
+    ];
   }
 
   /** Resolves once the manager has stopped; rejects with {@link LeaderElectionLostError}. */
@@ -318,22 +398,35 @@ export class Manager {
   }
 
   /**
-   * Connects, fills the caches, serves metrics and probes, and starts the operators. Resolves
-   * once they run; with leader election, once the caches are synced (the operators start when
-   * this replica is elected: see `elected`).
+   * Connects, serves metrics and probes, starts the webhook server, fills the caches, and starts
+   * the operators. Resolves once they run; with leader election, once the caches are synced (the
+   * operators start when this replica is elected: see `elected`).
    */
   start(): Promise<void> {
     if (this.#state !== "new") throw new Error(`the manager cannot start: it is ${this.#state}`);
-    if (this.#operators.length === 0)
-      throw new Error("no operators to run: add one with manager.add(operator)");
+    if (
+      this.#operators.length === 0 &&
+      this.#webhooks.length === 0 &&
+      this.#conversions.length === 0 &&
+      this.#added.length === 0
+    )
+      throw new Error("nothing to run: add an operator (or a webhook) with manager.add(...)");
     this.#state = "starting";
     this.#starting = this.#start();
     return this.#starting;
   }
 
+  get #sharedPort(): boolean {
+    const metrics = this.#options.metricsBindAddress?.trim() ?? "0";
+    const health = this.#options.healthProbeBindAddress?.trim() ?? "0";
+    const at = parseBindAddress(metrics);
+    return at !== undefined && at.port !== 0 && metrics === health && !this.#options.metricsSecure;
+  }
+
   async #start(): Promise<void> {
     const { logger } = this;
     const started = performance.now();
+    const signal = this.#abort.signal;
     try {
       this.#client = await this.#connect();
       const election = this.#electionOptions();
@@ -349,18 +442,29 @@ export class Manager {
         const runtime = this.#runtimeFor(operator);
         await runtime.setup();
         this.#runtimes.push(runtime);
+        this.#leader.add(
+          new OperatorRunnable(runtime, this.#monitors.get(operator.name)!, this.logger),
+        );
+      }
+      this.#addWebhookServer();
+      for (const runnable of this.#added) {
+        (runnable.needLeaderElection === false ? this.#others : this.#leader).add(runnable);
       }
       this.#addBuiltinChecks();
-      await this.#startServers();
-      this.#informers.start(this.#abort.signal);
-      await this.#informers.waitForSync(this.#abort.signal);
+      this.#addServers();
+      await this.#servers.start(signal);
+      this.#logServers();
+      await this.#webhookGroup.start(signal);
+      this.#informers.start(signal);
+      await this.#informers.waitForSync(signal);
       if ((this.#state as string) !== "starting") throw new Error("the manager was stopped");
       this.#state = "running";
+      await this.#others.start(signal);
       const fields = {
         operators: this.#operators.map((o) => o.name),
         cacheSyncMs: Math.round(performance.now() - started),
       };
-      if (election && leaseClient) {
+      if (election && leaseClient && this.#leader.size > 0) {
         this.#startElection(election, leaseClient);
         logger.info(
           {
@@ -371,8 +475,11 @@ export class Manager {
           "caches synced; waiting to be elected leader",
         );
       } else {
-        await this.#startControllers();
-        logger.info(fields, "caches synced; operators running");
+        await this.#startLeading();
+        logger.info(
+          fields,
+          this.#operators.length > 0 ? "caches synced; operators running" : "running",
+        );
       }
     } catch (error) {
       await this.#teardown();
@@ -491,6 +598,51 @@ export class Manager {
     };
   }
 
+  /** The informer cache as webhooks read it: an informer per type, started on first use. */
+  #cacheReader(): CacheReader {
+    const informer = async <T extends KubeObject>(
+      type: ResourceType<T>,
+      labelSelector?: string,
+    ) => {
+      const informers = this.#informers;
+      if (!informers) throw new Error("the manager has not started");
+      const found = informers.informer(type, labelSelector ? { labelSelector } : {});
+      await found.waitForSync(this.#abort.signal);
+      return found;
+    };
+    return {
+      get: async (type, name, namespace) => {
+        const found = await informer(type);
+        return found.store.get(namespace ? `${namespace}/${name}` : name);
+      },
+      list: async (type, options = {}) => {
+        const found = await informer(type, options.labelSelector);
+        return options.namespace
+          ? found.store.byIndex(NAMESPACE_INDEX, options.namespace)
+          : found.store.list();
+      },
+    };
+  }
+
+  #addWebhookServer(): void {
+    if (this.#webhooks.length === 0 && this.#conversions.length === 0) return;
+    const server = new WebhookServerRunnable({
+      webhooks: this.#webhooks,
+      conversions: this.#conversions,
+      settings: this.#options.webhookServer ?? {},
+      client: () => this.client,
+      logger: this.logger,
+      metrics: this.#metrics.webhooks,
+      cache: this.#cacheReader(),
+      defaultConfigurationName: this.#operators[0]?.name,
+      graceMs: this.#options.gracefulShutdownMs ?? 30_000,
+    });
+    this.#webhookServer = server;
+    this.#webhookGroup.add(server);
+    const rotator = server.rotator();
+    if (rotator) this.#leader.add(rotator);
+  }
+
   #addBuiltinChecks(): void {
     const stuckMs = this.#options.stuckSyncMs ?? defaultStuckSyncMs;
     this.#readiness.add("informers", () => {
@@ -512,9 +664,16 @@ export class Manager {
       this.#readiness.add("leader-election", check);
       this.#liveness.add("leader-election", check);
     }
+    const webhooks = this.#webhookServer;
+    if (webhooks) {
+      this.#readiness.add("webhook", () => {
+        if (!webhooks.listening) throw new Error("the webhook server is not serving");
+      });
+    }
   }
 
-  async #startServers(): Promise<void> {
+  /** The metrics and probe servers, as runnables. */
+  #addServers(): void {
     const metricsAddress = this.#options.metricsBindAddress ?? "0";
     const healthAddress = this.#options.healthProbeBindAddress ?? "0";
     const metricsAt = parseBindAddress(metricsAddress);
@@ -527,50 +686,91 @@ export class Manager {
     if (this.#options.processMetrics ?? metricsAt !== undefined)
       this.#metrics.collectProcessMetrics();
     // One address for both serves both from one port (port 0 asks for a free port each).
-    if (
-      metricsAt &&
-      healthAt &&
-      metricsAt.port !== 0 &&
-      metricsAddress.trim() === healthAddress.trim()
-    ) {
-      const server = await listen(
+    if (metricsAt && this.#sharedPort) {
+      this.#metricsServer = new HttpServerRunnable(
+        "metrics and probe server",
         metricsAt,
-        { ...metricsRoute, ...probeRoutes },
-        "metrics and health probes",
-        metricsAddress,
-        ["metricsBindAddress", "healthProbeBindAddress"],
+        () => ({ routes: { ...metricsRoute, ...probeRoutes } }),
+        {
+          serving: "metrics and health probes",
+          address: metricsAddress,
+          options: ["metricsBindAddress", "healthProbeBindAddress"],
+        },
       );
-      this.#servers.push(server);
-      this.#metricsUrl = server.url;
-      this.#healthUrl = server.url;
-    } else {
-      if (metricsAt) {
-        const server = await listen(metricsAt, metricsRoute, "metrics", metricsAddress, [
-          "metricsBindAddress",
-        ]);
-        this.#servers.push(server);
-        this.#metricsUrl = server.url;
-      }
-      if (healthAt) {
-        const server = await listen(healthAt, probeRoutes, "health probes", healthAddress, [
-          "healthProbeBindAddress",
-        ]);
-        this.#servers.push(server);
-        this.#healthUrl = server.url;
-      }
+      this.#servers.add(this.#metricsServer);
+      return;
     }
-    if (this.#metricsUrl)
-      this.logger.info({ url: `${this.#metricsUrl}/metrics` }, "serving metrics");
-    if (this.#healthUrl)
+    if (metricsAt) {
+      this.#metricsServer = new HttpServerRunnable(
+        "metrics server",
+        metricsAt,
+        () =>
+          this.#options.metricsSecure
+            ? this.#secureMetricsPlan(metricsRoute)
+            : { routes: metricsRoute },
+        { serving: "metrics", address: metricsAddress, options: ["metricsBindAddress"] },
+      );
+      this.#servers.add(this.#metricsServer);
+    }
+    if (healthAt) {
+      this.#probeServer = new HttpServerRunnable(
+        "probe server",
+        healthAt,
+        () => ({ routes: probeRoutes }),
+        { serving: "health probes", address: healthAddress, options: ["healthProbeBindAddress"] },
+      );
+      this.#servers.add(this.#probeServer);
+    }
+  }
+
+  /** HTTPS, and every scrape authenticated and authorized by the API server. */
+  async #secureMetricsPlan(routes: HttpServerPlan["routes"]): Promise<HttpServerPlan> {
+    const authorizer = new KubeRequestAuthorizer({ client: this.client, logger: this.logger });
+    const filter: ServeOptions["filter"] = (request, url) => authorizer.check(request, url);
+    const directory = this.#options.metricsCertDir;
+    if (!directory) {
+      // As controller-runtime: a self-signed certificate; scrapers skip verification or pin it.
+      const tls = await createDevelopmentCertificates({
+        dnsNames: ["localhost"],
+        ipAddresses: ["127.0.0.1", "::1"],
+      });
+      return { routes, options: { tls, filter } };
+    }
+    const watcher = new CertificateDirectoryWatcher(directory, { logger: this.logger });
+    let apply: (pair: { certificatePem: string; privateKeyPem: string }) => void = () => {};
+    const tls = await watcher.start((pair) => apply(pair));
+    return {
+      routes,
+      options: { tls, filter },
+      listening: (server) => {
+        apply = (pair) => server.setCertificate(pair);
+      },
+      closed: () => watcher.close(),
+    };
+  }
+
+  #logServers(): void {
+    const metricsUrl = this.metricsUrl;
+    const healthUrl = this.healthProbeUrl;
+    if (metricsUrl)
       this.logger.info(
-        { healthz: `${this.#healthUrl}/healthz`, readyz: `${this.#healthUrl}/readyz` },
+        { url: `${metricsUrl}/metrics`, ...(this.#options.metricsSecure ? { secure: true } : {}) },
+        "serving metrics",
+      );
+    if (healthUrl)
+      this.logger.info(
+        { healthz: `${healthUrl}/healthz`, readyz: `${healthUrl}/readyz` },
         "serving health probes",
       );
   }
 
   #startElection(election: LeaderElectionOptions, client: KubeClient): void {
     const namespace = election.namespace ?? inClusterNamespace() ?? "default";
-    const name = election.id ?? `${this.#operators[0]!.name}-leader`;
+    const first = this.#operators[0]?.name;
+    if (!election.id && !first) {
+      throw new Error("leader election needs leaderElection.id when no operator is added");
+    }
+    const name = election.id ?? `${first}-leader`;
     this.#lease = { namespace, name };
     const gauge = this.#metrics.leaderStatus;
     gauge.set({ name }, 0);
@@ -584,9 +784,9 @@ export class Manager {
       logger: this.logger,
       onElected: () => {
         gauge.set({ name }, 1);
-        this.#startControllers().then(
+        this.#startLeading().then(
           () => {
-            if (this.#leading)
+            if (this.isLeader)
               this.logger.info(
                 { operators: this.#operators.map((o) => o.name) },
                 "elected leader; operators running",
@@ -608,11 +808,10 @@ export class Manager {
     this.#elector.start();
   }
 
-  async #startControllers(): Promise<void> {
-    if (this.#state !== "running" || this.#leading || this.#lost !== undefined) return;
-    this.#leading = true;
-    for (const monitor of this.#monitors.values()) monitor.resume();
-    await Promise.all(this.#runtimes.map((runtime) => runtime.start(this.#abort.signal)));
+  /** Starts the leader's runnables: operators and anything else that needs the leadership. */
+  async #startLeading(): Promise<void> {
+    if (this.#state !== "running" || this.#leader.running || this.#lost !== undefined) return;
+    await this.#leader.start(this.#abort.signal);
     this.#elected.resolve();
   }
 
@@ -624,17 +823,15 @@ export class Manager {
   #lose(reason: string): void {
     if (this.#lost !== undefined) return;
     this.#lost = reason;
-    this.#leading = false;
-    for (const monitor of this.#monitors.values()) monitor.pause();
-    for (const runtime of this.#runtimes) void runtime.shutdown(0);
+    this.#leader.abort(`leader election lost: ${reason}`);
     this.logger.error({ reason }, "leader election lost; stopped writing");
     this.#done.reject(new LeaderElectionLostError(`leader election lost: ${reason}`));
   }
 
   /**
    * Stops gracefully: not ready from now on, no new syncs, running syncs get up to
-   * `gracefulShutdownMs` to finish (then their signal is aborted), the Lease is released, and
-   * everything is disconnected.
+   * `gracefulShutdownMs` to finish (then their signal is aborted), the Lease is released, the
+   * webhook server lets running reviews finish, and everything is disconnected.
    */
   stop(): Promise<void> {
     if (this.#state === "new") {
@@ -657,26 +854,12 @@ export class Manager {
     }
     // A standby stops competing first, so it cannot become leader while it shuts down; a
     // leader keeps renewing while its syncs drain, and releases the Lease after.
-    if (this.#elector && !this.#leading) await this.#elector.stop();
-    const timeout = this.#options.gracefulShutdownMs ?? 30_000;
-    const drained = await Promise.all(this.#runtimes.map((runtime) => runtime.shutdown(timeout)));
-    if (drained.some((done) => !done)) {
-      this.logger.warn(
-        { timeoutMs: timeout },
-        "some syncs did not finish before the shutdown timeout; aborted them",
-      );
-      // Aborted syncs end quickly once their requests fail; give them a moment, so that none
-      // still writes after the Lease is released.
-      const until = performance.now() + 2_000;
-      while (
-        performance.now() < until &&
-        this.#runtimes.some((runtime) => runtime.stats().running > 0)
-      )
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    for (const monitor of this.#monitors.values()) monitor.pause();
-    this.#leading = false;
+    if (this.#elector && !this.#leader.running) await this.#elector.stop();
+    const graceMs = this.#options.gracefulShutdownMs ?? 30_000;
+    await this.#leader.stop(graceMs);
     await this.#elector?.stop();
+    await this.#others.stop(graceMs);
+    await this.#webhookGroup.stop(graceMs);
     await this.#teardown();
     this.#state = "stopped";
     this.logger.info({}, "stopped");
@@ -687,9 +870,11 @@ export class Manager {
     this.#abort.abort();
     if (this.#lease) this.#metrics.leaderStatus.set({ name: this.#lease.name }, 0);
     await this.#elector?.stop().catch(() => {});
+    await this.#leader.stop(0);
+    await this.#others.stop(0);
+    await this.#webhookGroup.stop(0);
     await this.#informers?.stop().catch(() => {});
-    await Promise.all(this.#servers.map((server) => server.close()));
-    this.#servers.length = 0;
+    await this.#servers.stop(0);
     await Promise.all(this.#ownedClients.map((client) => client.close().catch(() => {})));
     this.#ownedClients = [];
   }
@@ -730,24 +915,6 @@ export class Manager {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
-  }
-}
-
-/** Starts a server, turning a taken address into an error that names the option setting it. */
-async function listen(
-  address: ListenAddress,
-  routes: Parameters<typeof serve>[1],
-  serving: string,
-  configured: string,
-  options: readonly string[],
-): Promise<RunningServer> {
-  try {
-    return await serve(address, routes);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "EADDRINUSE") {
-      throw new AddressInUseError(serving, configured.trim(), options);
-    }
-    throw error;
   }
 }
 

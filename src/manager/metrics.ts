@@ -20,6 +20,7 @@ import {
 import type { InformerObserver, InformerStats } from "../cache/observer.ts";
 import type { ClientMetrics } from "../client/request.ts";
 import type { WorkQueueMetrics } from "../queue/metrics.ts";
+import type { WebhookMetrics } from "../webhook/metrics.ts";
 
 /** How a reconcile ended, as controller-runtime labels it. */
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
@@ -31,6 +32,8 @@ const reconcileBuckets = [
 ];
 /** Queue waits and work: 10 ns to 10 s in powers of ten, as client-go's workqueue does. */
 const queueBuckets = exponentialBuckets(1e-8, 10, 10);
+/** Webhook latencies: Prometheus' default buckets, as controller-runtime's histogram has. */
+const webhookBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Request latencies: 5 ms to 60 s. */
 const requestBuckets = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
@@ -62,6 +65,8 @@ export class ManagerMetrics {
   readonly queue: WorkQueueMetrics;
   /** @internal Informer hooks (`operon_informer_restarts_total`). */
   readonly informers: InformerObserver;
+  /** Webhook server hooks (`controller_runtime_webhook_*`, `operon_webhook_failures_total`). */
+  readonly webhooks: WebhookMetrics;
 
   /** @internal */
   readonly reconcileTotal: Counter<"controller" | "result">;
@@ -206,6 +211,41 @@ export class ManagerMetrics {
           code,
         });
       },
+    };
+
+    const webhookRequests = new Counter({
+      name: "controller_runtime_webhook_requests_total",
+      help: "Total number of admission requests by HTTP status code",
+      labelNames: ["webhook", "code"],
+      registers,
+    });
+    const webhookInFlight = new Gauge({
+      name: "controller_runtime_webhook_requests_in_flight",
+      help: "Current number of admission requests being served",
+      labelNames: ["webhook"],
+      registers,
+    });
+    const webhookLatency = new Histogram({
+      name: "controller_runtime_webhook_latency_seconds",
+      help: "Histogram of the latency of processing admission requests",
+      labelNames: ["webhook"],
+      buckets: webhookBuckets,
+      registers,
+    });
+    const webhookFailures = new Counter({
+      name: "operon_webhook_failures_total",
+      help: "Webhook requests not answered with a handler's decision, by reason (bad_request, too_large, unknown_kind, handler_error, timeout, cancelled)",
+      labelNames: ["webhook", "reason"],
+      registers,
+    });
+    this.webhooks = {
+      started: (webhook) => webhookInFlight.inc({ webhook }),
+      finished: (webhook, code, seconds) => {
+        webhookInFlight.dec({ webhook });
+        webhookRequests.inc({ webhook, code: String(code) });
+        webhookLatency.observe({ webhook }, seconds);
+      },
+      failed: (webhook, reason) => webhookFailures.inc({ webhook, reason }),
     };
 
     const restarts = new Counter({

@@ -1,12 +1,15 @@
 /**
- * The manager's plain-HTTP endpoints: `/metrics` on the metrics address and `/healthz`,
- * `/readyz` on the health probe address, with the address syntax Kubebuilder's flags use
- * (`:8080` for every interface, `127.0.0.1:8080`, `[::1]:8080`, `0` for off).
+ * The manager's HTTP endpoints: `/metrics` on the metrics address and `/healthz`, `/readyz` on
+ * the health probe address, with the address syntax Kubebuilder's flags use (`:8080` for every
+ * interface, `127.0.0.1:8080`, `[::1]:8080`, `0` for off). Metrics may be served over HTTPS with
+ * every request authorized first (see `metrics-auth.ts`).
  *
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Server as TlsServer } from "node:tls";
 import type { Registry } from "prom-client";
 import type { HealthChecks, ProbeResult } from "./health.ts";
 
@@ -66,13 +69,26 @@ export class AddressInUseError extends Error {
 
 /** A running HTTP server. */
 export interface RunningServer {
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port` (`https://` with TLS), with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  /** Serves new connections with another certificate (TLS servers only). */
+  setCertificate(pair: { certificatePem: string; privateKeyPem: string }): void;
   close(): Promise<void>;
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
+
+/** The answer of a request filter: go on, or refuse with a status and a message. */
+export type FilterResult = { allowed: true } | { allowed: false; status: number; message: string };
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
+  tls?: { certificatePem: string; privateKeyPem: string };
+  /** Runs before every route; a refusal is answered with its status and message. */
+  filter?: (request: IncomingMessage, url: URL) => Promise<FilterResult>;
+}
 
 /**
  * Starts an HTTP server with `routes` (path prefix → handler); other paths answer 404.
@@ -85,8 +101,9 @@ type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) =>
 export async function serve(
   address: ListenAddress,
   routes: Record<string, Handler>,
+  options: ServeOptions = {},
 ): Promise<RunningServer> {
-  const server: Server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
     const route = Object.entries(routes).find(
       ([path]) => url.pathname === path || url.pathname.startsWith(`${path}/`),
@@ -96,11 +113,28 @@ export async function serve(
       response.end(route ? "method not allowed\n" : "not found\n");
       return;
     }
-    route[1](request, response, url).catch((error: unknown) => {
+    const fail = (error: unknown) => {
       if (!response.headersSent) response.writeHead(500, { "content-type": "text/plain" });
       response.end(`${error instanceof Error ? error.message : String(error)}\n`);
-    });
-  });
+    };
+    const filtered = options.filter?.(request, url) ?? Promise.resolve({ allowed: true as const });
+    filtered
+      .then((result) => {
+        if (!result.allowed) {
+          response.writeHead(result.status, { "content-type": "text/plain; charset=utf-8" });
+          response.end(`${result.message}\n`);
+          return;
+        }
+        return route[1](request, response, url);
+      }, fail)
+      .catch(fail);
+  };
+  const server: Server = options.tls
+    ? (createHttpsServer(
+        { cert: options.tls.certificatePem, key: options.tls.privateKeyPem, minVersion: "TLSv1.2" },
+        handle,
+      ) as unknown as Server)
+    : createServer(handle);
   // Probes and scrapes are short; a stalled client must not pin a socket forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -115,8 +149,16 @@ export async function serve(
   const host = address.host ?? "127.0.0.1";
   const shown = host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${bound.port}`,
+    url: `${options.tls ? "https" : "http"}://${shown}:${bound.port}`,
     port: bound.port,
+    setCertificate: (pair) => {
+      if (!options.tls) throw new Error("the server does not serve TLS");
+      (server as unknown as TlsServer).setSecureContext({
+        cert: pair.certificatePem,
+        key: pair.privateKeyPem,
+        minVersion: "TLSv1.2",
+      });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,8 +3,9 @@
  * object, the Deployment rolls out on the simulated nodes in a namespace enforcing the restricted
  * Pod Security Standard, and the command the image runs (its entrypoint plus the Deployment's
  * args) works as the generated ServiceAccount: it takes the Lease, answers the probes, serves
- * metrics, reconciles a parent in another namespace through its finalizer, and may do nothing
- * more.
+ * metrics over HTTPS to scrapers the API server authorizes (200 with the reader role, 403
+ * without it, 401 without a token), reconciles a parent in another namespace through its
+ * finalizer, and may do nothing more.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
 import { parse } from "yaml";
 import { KubeClient } from "../client/client.ts";
 import type { Operator } from "../operator/declaration.ts";
@@ -69,12 +71,26 @@ before(async () => {
 after(async () => {
   if (kubectl) {
     await kubectl.run(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
+    for (const role of [operator.name, `${operator.name}-metrics-auth`]) {
+      await kubectl.run([
+        "delete",
+        "clusterrole,clusterrolebinding",
+        role,
+        "--ignore-not-found",
+        "--wait=false",
+      ]);
+    }
     await kubectl.run([
       "delete",
-      "clusterrole,clusterrolebinding",
-      operator.name,
+      "clusterrole",
+      `${operator.name}-metrics-reader`,
       "--ignore-not-found",
-      "--wait=false",
+    ]);
+    await kubectl.run([
+      "delete",
+      "clusterrolebinding",
+      `${operator.name}-scraper`,
+      "--ignore-not-found",
     ]);
     await kubectl.run([
       "delete",
@@ -89,6 +105,62 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** The bearer token of a ServiceAccount, from the kubeconfig the control plane makes for it. */
+async function serviceAccountToken(account: string): Promise<string> {
+  const identity = await plane.kubeconfigFor({ serviceAccount: { namespace, name: account } });
+  const config = parse(identity.kubeconfig) as { users: { user: { token: string } }[] };
+  return config.users[0]!.user.token;
+}
+
+/**
+ * Secure metrics, as Kubebuilder serves them: HTTPS with a self-signed certificate, each scrape's
+ * token reviewed and its access to `/metrics` checked by the API server.
+ */
+async function scrapesAreAuthorized(port: number): Promise<void> {
+  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  const scrape = async (token?: string) => {
+    const response = await request(`https://127.0.0.1:${port}/metrics`, {
+      dispatcher: agent,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  };
+  try {
+    assert.equal((await scrape()).status, 401, "no token");
+    assert.equal((await scrape("not-a-token")).status, 401, "a token the API server rejects");
+    const stranger = await serviceAccountToken("stranger");
+    const denied = await scrape(stranger);
+    assert.equal(denied.status, 403, "a token without the reader role");
+    assert.match(denied.body, /may not get \/metrics/);
+    const reader = await serviceAccountToken("prometheus");
+    await kubectl.ok([
+      "create",
+      "clusterrolebinding",
+      `${operator.name}-scraper`,
+      `--clusterrole=${operator.name}-metrics-reader`,
+      `--serviceaccount=${namespace}:prometheus`,
+    ]);
+    // The operator remembers a refusal for 30 s: scrape once the API server grants it.
+    await eventually(
+      async () =>
+        (
+          await kubectl.run([
+            "auth",
+            "can-i",
+            "get",
+            "/metrics",
+            `--as=system:serviceaccount:${namespace}:prometheus`,
+          ])
+        ).stdout.trim() === "yes",
+    );
+    const allowed = await scrape(reader);
+    assert.equal(allowed.status, 200, allowed.body);
+    assert.match(allowed.body, /^controller_runtime_reconcile_total\{/m);
+  } finally {
+    await agent.close();
+  }
+}
+
 describe("a generated deployment folder", () => {
   test("kubectl apply -k takes it, and the Deployment rolls out under the restricted policy", async () => {
     await writeGeneratedFiles(dir, deploymentFiles(operator, options));
@@ -101,6 +173,9 @@ describe("a generated deployment folder", () => {
       `clusterrolebinding.rbac.authorization.k8s.io/${operator.name} created`,
       `role.rbac.authorization.k8s.io/${operator.name} created`,
       `rolebinding.rbac.authorization.k8s.io/${operator.name} created`,
+      `clusterrole.rbac.authorization.k8s.io/${operator.name}-metrics-auth created`,
+      `clusterrolebinding.rbac.authorization.k8s.io/${operator.name}-metrics-auth created`,
+      `clusterrole.rbac.authorization.k8s.io/${operator.name}-metrics-reader created`,
       `service/${operator.name}-metrics created`,
       `deployment.apps/${operator.name} created`,
     ]) {
@@ -224,7 +299,7 @@ describe("a generated deployment folder", () => {
         message: `/readyz answers 200; operon run said:\n${stderr}`,
       });
       assert.equal(await probe("/healthz", healthPort!), 200);
-      assert.equal(await probe("/metrics", metricsPort!), 200);
+      await scrapesAreAuthorized(metricsPort!);
       const lease = await eventually(async () => {
         const found = await getOrUndefined(admin, Lease, `${operator.name}-leader`, namespace);
         return found?.spec?.holderIdentity ? found : undefined;

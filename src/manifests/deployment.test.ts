@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import clusterHealth from "../../examples/cluster-health/cluster-health.ts";
+import cronjob, { cronJobConversion } from "../../examples/cronjob/cronjob.ts";
 import echoServer from "../../examples/echo-server/echo-server.ts";
 import foo from "../../examples/foo/foo.ts";
-import myapp from "../../examples/myapp/myapp.ts";
+import myapp, { defaultMyApp, validateMyApp } from "../../examples/myapp/myapp.ts";
 import { customResourceDefinition } from "./crd.ts";
 import {
   defaultHealthProbePort,
@@ -18,6 +19,7 @@ import {
   writeGeneratedFiles,
 } from "./deployment.ts";
 import { rbacManifests } from "./rbac.ts";
+import { defaultSecureMetricsPort } from "./webhooks.ts";
 
 function container(manifests: ReturnType<typeof deploymentManifests>) {
   const found = manifests.deployment.spec?.template.spec?.containers[0];
@@ -25,7 +27,7 @@ function container(manifests: ReturnType<typeof deploymentManifests>) {
   return found;
 }
 
-test("the objects come in apply order: Namespace, CRDs, RBAC, Service, Deployment", () => {
+test("the objects come in apply order: Namespace, CRDs, RBAC, metrics roles, Service, Deployment", () => {
   const manifests = deploymentManifests(myapp, { image: "ghcr.io/me/myapp:1.0.0" });
   assert.deepEqual(
     manifests.objects.map(
@@ -39,6 +41,9 @@ test("the objects come in apply order: Namespace, CRDs, RBAC, Service, Deploymen
       "ClusterRoleBinding /myapp",
       "Role myapp-system/myapp",
       "RoleBinding myapp-system/myapp",
+      "ClusterRole /myapp-metrics-auth",
+      "ClusterRoleBinding /myapp-metrics-auth",
+      "ClusterRole /myapp-metrics-reader",
       "Service myapp-system/myapp-metrics",
       "Deployment myapp-system/myapp",
     ],
@@ -77,11 +82,12 @@ test("the Deployment runs operon run with leader election, probes, metrics and r
   assert.equal(main.image, "ghcr.io/me/echo:2");
   assert.deepEqual(main.args, [
     "--leader-elect",
-    "--metrics-bind-address=:8080",
+    "--metrics-bind-address=:8443",
+    "--metrics-secure",
     "--health-probe-bind-address=:8081",
   ]);
   assert.deepEqual(main.ports, [
-    { name: "metrics", containerPort: defaultMetricsPort, protocol: "TCP" },
+    { name: "https", containerPort: defaultSecureMetricsPort, protocol: "TCP" },
     { name: "health", containerPort: defaultHealthProbePort, protocol: "TCP" },
   ]);
   assert.deepEqual(main.livenessProbe?.httpGet, { path: "/healthz", port: "health" });
@@ -92,8 +98,45 @@ test("the Deployment runs operon run with leader election, probes, metrics and r
   });
   assert.deepEqual(manifests.metricsService.spec?.selector, deployment.spec?.selector.matchLabels);
   assert.deepEqual(manifests.metricsService.spec?.ports, [
+    { name: "https", port: 8443, targetPort: "https", protocol: "TCP" },
+  ]);
+  assert.deepEqual(
+    manifests.metricsRbac?.objects.map((object) => [object.kind, object.metadata.name]),
+    [
+      ["ClusterRole", "echo-server-metrics-auth"],
+      ["ClusterRoleBinding", "echo-server-metrics-auth"],
+      ["ClusterRole", "echo-server-metrics-reader"],
+    ],
+  );
+  assert.deepEqual(manifests.metricsRbac?.authRole.rules, [
+    { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+    { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+  ]);
+  assert.deepEqual(manifests.metricsRbac?.readerRole.rules, [
+    { nonResourceURLs: ["/metrics"], verbs: ["get"] },
+  ]);
+  assert.deepEqual(manifests.metricsRbac?.authRoleBinding.subjects, [
+    { kind: "ServiceAccount", name: "echo-server", namespace: "echo-server-system" },
+  ]);
+});
+
+test("insecure metrics: plain HTTP on 8080, no roles for them", () => {
+  const manifests = deploymentManifests(echoServer, { metricsSecure: false });
+  const main = container(manifests);
+  assert.deepEqual(main.args, [
+    "--leader-elect",
+    "--metrics-bind-address=:8080",
+    "--health-probe-bind-address=:8081",
+  ]);
+  assert.deepEqual(main.ports?.[0], {
+    name: "metrics",
+    containerPort: defaultMetricsPort,
+    protocol: "TCP",
+  });
+  assert.deepEqual(manifests.metricsService.spec?.ports, [
     { name: "metrics", port: 8080, targetPort: "metrics", protocol: "TCP" },
   ]);
+  assert.equal(manifests.metricsRbac, undefined);
 });
 
 test("the pod runs restricted: non-root, read-only root, no escalation, no capabilities, seccomp", () => {
@@ -136,7 +179,8 @@ test("options: name, namespace, one replica without leader election, resources, 
   const main = container(manifests);
   assert.equal(main.image, "web-operator:latest");
   assert.deepEqual(main.args, [
-    "--metrics-bind-address=:8080",
+    "--metrics-bind-address=:8443",
+    "--metrics-secure",
     "--health-probe-bind-address=:8081",
   ]);
   assert.deepEqual(main.resources, { requests: { cpu: "1", memory: "1Gi" } });
@@ -208,6 +252,7 @@ test("the Dockerfile: two stages, production dependencies, non-root, runs the mo
   assert.match(text, /^COPY --from=build \/app \/app$/m);
   assert.match(text, /^USER 1000:1000$/m);
   assert.match(text, /^EXPOSE 8080 8081$/m);
+  assert.match(dockerfile({ ports: [8443, 8081, 9443] }), /^EXPOSE 8443 8081 9443$/m);
   const entrypoint = text.match(/^ENTRYPOINT (.*)$/m)?.[1];
   assert.deepEqual(JSON.parse(entrypoint!), [
     "node",
@@ -260,4 +305,161 @@ test("writeGeneratedFiles writes the folder and leaves other files alone", async
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("webhooks: a Service, the configurations, an empty Secret Operon fills, and the roles that takes", () => {
+  const manifests = deploymentManifests(myapp, { webhooks: [validateMyApp, defaultMyApp] });
+  const webhooks = manifests.webhooks!;
+  const main = container(manifests);
+  assert.deepEqual(main.args?.slice(-4), [
+    "--webhook-bind-address=:9443",
+    "--webhook-cert-secret=myapp-webhook-certs",
+    "--webhook-service=myapp-webhook",
+    "--webhook-configuration-name=myapp",
+  ]);
+  assert.deepEqual(main.ports?.at(-1), {
+    name: "webhook-server",
+    containerPort: 9443,
+    protocol: "TCP",
+  });
+  assert.deepEqual(webhooks.service.spec, {
+    selector: manifests.deployment.spec?.selector.matchLabels,
+    ports: [{ name: "https", port: 443, targetPort: "webhook-server", protocol: "TCP" }],
+  });
+  assert.deepEqual(
+    webhooks.configurations.map((config) => [config.kind, config.metadata.name]),
+    [
+      ["ValidatingWebhookConfiguration", "myapp"],
+      ["MutatingWebhookConfiguration", "myapp"],
+    ],
+  );
+  const validating = webhooks.configurations[0]!.webhooks![0]!;
+  assert.deepEqual(validating.clientConfig, {
+    service: {
+      namespace: "myapp-system",
+      name: "myapp-webhook",
+      path: "/validate-apps-example-com-v1-myapp",
+      port: 443,
+    },
+  });
+  assert.equal(validating.name, "vmyapp-v1.apps.example.com");
+  assert.deepEqual(webhooks.secret, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: "myapp-webhook-certs",
+      namespace: "myapp-system",
+      labels: manifests.deployment.metadata.labels,
+    },
+    type: "Opaque",
+  });
+  assert.deepEqual(
+    webhooks.rbac.map((object) => [object.kind, object.metadata.name, object.metadata.namespace]),
+    [
+      ["Role", "myapp-webhook-certs", "myapp-system"],
+      ["RoleBinding", "myapp-webhook-certs", "myapp-system"],
+      ["ClusterRole", "myapp-webhook-ca-injector", undefined],
+      ["ClusterRoleBinding", "myapp-webhook-ca-injector", undefined],
+    ],
+  );
+  assert.deepEqual((webhooks.rbac[0] as { rules: unknown }).rules, [
+    {
+      apiGroups: [""],
+      resources: ["secrets"],
+      resourceNames: ["myapp-webhook-certs"],
+      verbs: ["get", "update"],
+    },
+  ]);
+  assert.deepEqual((webhooks.rbac[2] as { rules: unknown }).rules, [
+    {
+      apiGroups: ["admissionregistration.k8s.io"],
+      resources: ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
+      resourceNames: ["myapp"],
+      verbs: ["get", "patch"],
+    },
+  ]);
+  const files = deploymentFiles(myapp, { webhooks: [validateMyApp, defaultMyApp] });
+  const kustomization = parse(files.find((file) => file.path === "kustomization.yaml")!.content);
+  assert.ok(kustomization.resources.includes("webhooks.yaml"));
+  const byPath = new Map(files.map((file) => [file.path, file.content]));
+  const fromFiles = (kustomization.resources as string[]).flatMap((path) =>
+    parseAllDocuments(byPath.get(path)!).map((document) => document.toJS()),
+  );
+  assert.deepEqual(fromFiles, JSON.parse(JSON.stringify(manifests.objects)));
+  assert.match(byPath.get("Dockerfile")!, /^EXPOSE 8443 8081 9443$/m);
+});
+
+test("conversions: the CRD converts through the webhook Service; the injector may patch that CRD only", () => {
+  const manifests = deploymentManifests(cronjob, { conversions: [cronJobConversion] });
+  const crd = manifests.customResourceDefinitions[0]!;
+  assert.deepEqual(crd.spec.conversion, {
+    strategy: "Webhook",
+    webhook: {
+      clientConfig: {
+        service: {
+          namespace: "cronjob-system",
+          name: "cronjob-webhook",
+          path: "/convert",
+          port: 443,
+        },
+      },
+      conversionReviewVersions: ["v1"],
+    },
+  });
+  assert.deepEqual(manifests.webhooks?.configurations, []);
+  assert.deepEqual((manifests.webhooks!.rbac[2] as { rules: unknown }).rules, [
+    {
+      apiGroups: ["apiextensions.k8s.io"],
+      resources: ["customresourcedefinitions"],
+      resourceNames: ["cronjobs.batch.tutorial.kubebuilder.io"],
+      verbs: ["get", "patch"],
+    },
+  ]);
+});
+
+test("cert-manager: an Issuer and a Certificate, the Secret mounted, CA injection by annotation, no Secret access", () => {
+  const manifests = deploymentManifests(cronjob, {
+    webhooks: [validateMyApp],
+    conversions: [cronJobConversion],
+    certificates: "cert-manager",
+  });
+  const webhooks = manifests.webhooks!;
+  assert.deepEqual(
+    webhooks.certManager.map((object) => [object.kind, object.metadata.name]),
+    [
+      ["Issuer", "cronjob-selfsigned-issuer"],
+      ["Certificate", "cronjob-serving-cert"],
+    ],
+  );
+  assert.deepEqual((webhooks.certManager[1] as unknown as { spec: unknown }).spec, {
+    dnsNames: [
+      "cronjob-webhook.cronjob-system.svc",
+      "cronjob-webhook.cronjob-system.svc.cluster.local",
+    ],
+    issuerRef: { kind: "Issuer", name: "cronjob-selfsigned-issuer" },
+    secretName: "cronjob-webhook-certs",
+  });
+  const inject = { "cert-manager.io/inject-ca-from": "cronjob-system/cronjob-serving-cert" };
+  assert.deepEqual(webhooks.configurations[0]!.metadata.annotations, inject);
+  const crd = manifests.customResourceDefinitions.find((c) =>
+    c.metadata.name?.startsWith("cronjobs"),
+  );
+  assert.deepEqual(crd?.metadata.annotations, inject);
+  assert.equal(webhooks.secret, undefined);
+  assert.deepEqual(webhooks.rbac, []);
+  const main = container(manifests);
+  assert.ok(main.args?.includes("--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs"));
+  assert.deepEqual(main.volumeMounts?.at(-1), {
+    name: "webhook-certs",
+    mountPath: "/tmp/k8s-webhook-server/serving-certs",
+    readOnly: true,
+  });
+  assert.deepEqual(manifests.deployment.spec?.template.spec?.volumes?.at(-1), {
+    name: "webhook-certs",
+    secret: { secretName: "cronjob-webhook-certs" },
+  });
+  assert.throws(
+    () => deploymentManifests(cronjob, { certificates: "vault" as never }),
+    /certificates must be "operon" or "cert-manager"/,
+  );
 });

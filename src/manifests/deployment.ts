@@ -1,19 +1,31 @@
 /**
  * Everything to run operators in a cluster: the Namespace, the CRDs of their custom kinds, the
- * RBAC, a Deployment of the `operon run` manager (leader election, probes, metrics, a restricted
- * security context) and a Service for its metrics, plus a Dockerfile for the image and a
- * kustomization, written as a folder `kubectl apply -k` takes.
+ * RBAC, a Deployment of the `operon run` manager (leader election, probes, metrics over HTTPS
+ * behind the API server's authentication and authorization, a restricted security context), a
+ * Service for its metrics, and for webhooks their Service, configurations and certificates, plus
+ * a Dockerfile for the image and a kustomization, written as a folder `kubectl apply -k` takes.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Operator } from "../operator/declaration.ts";
 import type { CustomResourceDefinition } from "../resources/apiextensions.ts";
 import type { Deployment } from "../resources/apps.ts";
-import type { Namespace, ResourceRequirements, Service } from "../resources/core.ts";
+import type { ContainerPort, Namespace, ResourceRequirements, Service } from "../resources/core.ts";
 import { type CustomResourceType, isCustomResourceType } from "../resources/define.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
+import type { ConversionDefinition } from "../webhook/conversion.ts";
+import type { Webhook } from "../webhook/webhook.ts";
 import { customResourceDefinition } from "./crd.ts";
 import { type OperatorRbac, type RbacOptions, rbacManifests } from "./rbac.ts";
+import {
+  type CertificateProviderName,
+  defaultSecureMetricsPort,
+  defaultWebhookPort,
+  type MetricsRbac,
+  metricsRbac,
+  type WebhookManifests,
+  webhookManifests,
+} from "./webhooks.ts";
 import { toYaml } from "./yaml.ts";
 
 /** The port `operon run` serves `/metrics` on (`--metrics-bind-address`). */
@@ -64,6 +76,21 @@ export interface DeploymentOptions {
   labels?: Record<string, string>;
   /** Extra RBAC rules for calls your own code makes; see {@link RbacOptions.extraRules}. */
   extraRules?: RbacOptions["extraRules"];
+  /** Admission webhooks the operator serves: their Service, configurations and certificates. */
+  webhooks?: readonly Webhook[];
+  /** Conversions the operator serves: their CRDs convert through its webhook server. */
+  conversions?: readonly ConversionDefinition[];
+  /**
+   * Who provides the webhooks' certificate: `operon` (default; a Secret Operon fills, rotates
+   * and injects) or `cert-manager` (an Issuer, a Certificate and CA-injection annotations).
+   */
+  certificates?: CertificateProviderName;
+  /**
+   * Serve metrics over HTTPS on 8443, each scrape authorized by the API server (with a
+   * `<name>-metrics-reader` ClusterRole for scrapers). Default true; false serves plain HTTP on
+   * 8080 to anyone who reaches the pod.
+   */
+  metricsSecure?: boolean;
 }
 
 /** The objects to run operators in a cluster; see {@link deploymentManifests}. */
@@ -74,6 +101,10 @@ export interface OperatorDeployment {
   rbac: OperatorRbac;
   /** A ClusterIP Service in front of the metrics port, for scrapers. */
   metricsService: Service;
+  /** The roles of secure metrics (when `metricsSecure` is not false). */
+  metricsRbac?: MetricsRbac;
+  /** The webhooks' Service, configurations, certificates and roles (when there are any). */
+  webhooks?: WebhookManifests;
   deployment: Deployment;
   /** Every object, in the order to apply them: Namespace, CRDs, RBAC, Service, Deployment. */
   objects: KubeObject[];
@@ -92,8 +123,15 @@ const defaultResources: ResourceRequirements = {
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** The custom kinds (declared with `defineResource`) the operators use, each once, by CRD name. */
-function customTypes(operators: readonly Operator[]): CustomResourceType[] {
+/**
+ * The custom kinds (declared with `defineResource`) the operators, webhooks and conversions use,
+ * each once, by CRD name.
+ */
+function customTypes(
+  operators: readonly Operator[],
+  webhooks: readonly Webhook[] = [],
+  conversions: readonly ConversionDefinition[] = [],
+): CustomResourceType[] {
   const found = new Map<string, CustomResourceType>();
   const consider = (type: ResourceType) => {
     if (isCustomResourceType(type)) found.set(`${type.plural}.${type.group}`, type);
@@ -103,12 +141,23 @@ function customTypes(operators: readonly Operator[]): CustomResourceType[] {
     for (const declaration of operator.childTypes.values()) consider(declaration.type);
     for (const declaration of Object.values(operator.related ?? {})) consider(declaration.type);
   }
+  for (const webhook of webhooks) consider(webhook.type);
+  for (const conversion of conversions) consider(conversion.type);
   return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, type]) => type);
 }
 
 function settle(operators: Operator | readonly Operator[], options: DeploymentOptions) {
   const list = Array.isArray(operators) ? operators : [operators as Operator];
   if (list.length === 0) throw new Error("no operators given");
+  if (
+    options.certificates &&
+    options.certificates !== "operon" &&
+    options.certificates !== "cert-manager"
+  ) {
+    throw new Error(
+      `certificates must be "operon" or "cert-manager", got "${options.certificates}"`,
+    );
+  }
   const name = options.name ?? list[0]!.name;
   const namespace = options.namespace ?? `${name}-system`;
   for (const [what, value] of [
@@ -133,6 +182,7 @@ function settle(operators: Operator | readonly Operator[], options: DeploymentOp
     image: options.image ?? `${name}:latest`,
     module: options.module ?? "src/operator.ts",
     leaderElection: options.leaderElection ?? true,
+    metricsSecure: options.metricsSecure ?? true,
     labels: { ...options.labels, "app.kubernetes.io/name": name },
   };
 }
@@ -181,9 +231,6 @@ export function deploymentManifests(
             },
           },
         };
-  const customResourceDefinitions = customTypes(list).map((type) =>
-    customResourceDefinition(type, { labels: { ...labels } }),
-  );
   const rbac = rbacManifests(list, {
     namespace,
     name,
@@ -191,11 +238,51 @@ export function deploymentManifests(
     labels: options.labels ?? {},
     ...(options.extraRules ? { extraRules: options.extraRules } : {}),
   });
+  const serviceAccountName = rbac.serviceAccount.metadata.name!;
+  const webhooks =
+    (options.webhooks?.length ?? 0) + (options.conversions?.length ?? 0) > 0
+      ? webhookManifests({
+          name,
+          namespace,
+          serviceAccountName,
+          webhooks: options.webhooks ?? [],
+          conversions: options.conversions ?? [],
+          ...(options.certificates ? { certificates: options.certificates } : {}),
+          labels: { ...podLabels },
+          selector,
+        })
+      : undefined;
+  const customResourceDefinitions = customTypes(list, options.webhooks, options.conversions).map(
+    (type) => {
+      const conversion = webhooks?.crdConversions.get(`${type.plural}.${type.group}`);
+      return customResourceDefinition(type, {
+        labels: { ...labels },
+        ...(conversion ? { conversion: conversion.conversion } : {}),
+        ...(conversion && Object.keys(conversion.annotations).length > 0
+          ? { annotations: conversion.annotations }
+          : {}),
+      });
+    },
+  );
+  const secureMetrics = settled.metricsSecure
+    ? metricsRbac({ name, namespace, serviceAccountName, labels: { ...labels } })
+    : undefined;
+  const metricsPort = settled.metricsSecure ? defaultSecureMetricsPort : defaultMetricsPort;
+  const metricsPortName = settled.metricsSecure ? "https" : "metrics";
 
   const args = [
     ...(settled.leaderElection ? ["--leader-elect"] : []),
-    `--metrics-bind-address=:${defaultMetricsPort}`,
+    `--metrics-bind-address=:${metricsPort}`,
+    ...(settled.metricsSecure ? ["--metrics-secure"] : []),
     `--health-probe-bind-address=:${defaultHealthProbePort}`,
+    ...(webhooks?.args ?? []),
+  ];
+  const ports: ContainerPort[] = [
+    { name: metricsPortName, containerPort: metricsPort, protocol: "TCP" },
+    { name: "health", containerPort: defaultHealthProbePort, protocol: "TCP" },
+    ...(webhooks
+      ? [{ name: "webhook-server", containerPort: defaultWebhookPort, protocol: "TCP" as const }]
+      : []),
   ];
   const deployment: Deployment = {
     apiVersion: "apps/v1",
@@ -231,10 +318,7 @@ export function deploymentManifests(
               name: "operator",
               image: settled.image,
               args,
-              ports: [
-                { name: "metrics", containerPort: defaultMetricsPort, protocol: "TCP" },
-                { name: "health", containerPort: defaultHealthProbePort, protocol: "TCP" },
-              ],
+              ports,
               livenessProbe: {
                 httpGet: { path: "/healthz", port: "health" },
                 initialDelaySeconds: 15,
@@ -253,10 +337,10 @@ export function deploymentManifests(
                 capabilities: { drop: ["ALL"] },
                 seccompProfile: { type: "RuntimeDefault" },
               },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(webhooks?.volumeMounts ?? [])],
             },
           ],
-          volumes: [{ name: "tmp", emptyDir: {} }],
+          volumes: [{ name: "tmp", emptyDir: {} }, ...(webhooks?.volumes ?? [])],
         },
       },
     },
@@ -267,8 +351,9 @@ export function deploymentManifests(
     metadata: { name: `${name}-metrics`, namespace, labels: { ...podLabels } },
     spec: {
       selector: { ...selector },
+      // A named port a ServiceMonitor can select (`port: https`, or `metrics` over plain HTTP).
       ports: [
-        { name: "metrics", port: defaultMetricsPort, targetPort: "metrics", protocol: "TCP" },
+        { name: metricsPortName, port: metricsPort, targetPort: metricsPortName, protocol: "TCP" },
       ],
     },
   };
@@ -277,13 +362,18 @@ export function deploymentManifests(
     customResourceDefinitions,
     rbac,
     metricsService,
+    ...(secureMetrics ? { metricsRbac: secureMetrics } : {}),
+    ...(webhooks ? { webhooks } : {}),
     deployment,
     objects: [
       ...(namespaceObject ? [namespaceObject] : []),
       ...customResourceDefinitions,
       ...rbac.objects,
+      ...(secureMetrics?.objects ?? []),
+      ...(webhooks?.rbac ?? []),
       metricsService,
       deployment,
+      ...(webhooks?.objects ?? []),
     ] as KubeObject[],
   };
 }
@@ -308,7 +398,9 @@ export const operatorNodeFlags: readonly string[] = ["--max-semi-space-size=4"];
  * import { dockerfile } from "kube-operon";
  * await writeFile("deploy/Dockerfile", dockerfile({ module: "src/operator.ts" }));
  */
-export function dockerfile(options: { module?: string; baseImage?: string } = {}): string {
+export function dockerfile(
+  options: { module?: string; baseImage?: string; ports?: readonly number[] } = {},
+): string {
   const module = options.module ?? "src/operator.ts";
   const base = options.baseImage ?? "node:24-alpine";
   const entrypoint = [
@@ -339,7 +431,7 @@ WORKDIR /app
 COPY --from=build /app /app
 # A numeric user, so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
-EXPOSE ${defaultMetricsPort} ${defaultHealthProbePort}
+EXPOSE ${(options.ports ?? [defaultMetricsPort, defaultHealthProbePort]).join(" ")}
 ENTRYPOINT ${JSON.stringify(entrypoint)}
 `;
 }
@@ -387,11 +479,26 @@ export function deploymentFiles(
   for (const crd of manifests.customResourceDefinitions) {
     files.push({ path: crdFileName(crd), content: header(module) + toYaml(crd) });
   }
-  files.push({ path: "rbac.yaml", content: header(module) + toYaml(manifests.rbac.objects) });
+  files.push({
+    path: "rbac.yaml",
+    content:
+      header(module) +
+      toYaml([
+        ...manifests.rbac.objects,
+        ...(manifests.metricsRbac?.objects ?? []),
+        ...(manifests.webhooks?.rbac ?? []),
+      ]),
+  });
   files.push({
     path: "manager.yaml",
     content: header(module) + toYaml([manifests.metricsService, manifests.deployment]),
   });
+  if (manifests.webhooks) {
+    files.push({
+      path: "webhooks.yaml",
+      content: header(module) + toYaml(manifests.webhooks.objects),
+    });
+  }
   const kustomization = {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
@@ -408,6 +515,9 @@ export function deploymentFiles(
     content: dockerfile({
       ...(options.module ? { module: options.module } : {}),
       ...(options.baseImage ? { baseImage: options.baseImage } : {}),
+      ports: manifests.deployment.spec!.template.spec!.containers[0]!.ports!.map(
+        (port) => port.containerPort,
+      ),
     }),
   });
   files.push({ path: "Dockerfile.dockerignore", content: dockerignore() });

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { type Logger, silentLogger } from "../logger.ts";
 import { checkServingCertificate, type ServingCertificate } from "./certificates.ts";
 
-/** Options of {@link CertificateDirectoryWatcher}. */
+/** Options of `CertificateDirectoryWatcher`: the files to read and how often. */
 export interface CertificateDirectoryOptions {
   /** File name of the certificate; default `tls.crt`. */
   certificateFile?: string;

@@ -1,6 +1,8 @@
 /**
- * Serving certificates for the webhook server: a throw-away CA and a certificate signed by it for
- * development, checks that a certificate and key belong together, and the `caBundle` encoding.
+ * Serving certificates for the webhook server: certificate authorities and the serving
+ * certificates they issue (a throw-away pair for development, or a kept CA for certificates Operon
+ * manages in a Secret), checks that a certificate and key belong together, and the `caBundle`
+ * encoding.
  *
  * Keys come from node:crypto (native and fast); node-forge only builds and signs the X.509
  * structures, which node:crypto cannot create.
@@ -51,11 +53,10 @@ function randomSerial(): string {
   return bytes.toString("hex");
 }
 
-function setValidity(certificate: forge.pki.Certificate, days: number): void {
-  const now = Date.now();
+function setValidity(certificate: forge.pki.Certificate, ms: number, now = Date.now()): void {
   // Backdated a little so a peer whose clock runs behind does not see "not yet valid".
   certificate.validity.notBefore = new Date(now - 5 * 60_000);
-  certificate.validity.notAfter = new Date(now + days * 86_400_000);
+  certificate.validity.notAfter = new Date(now + ms);
 }
 
 /**
@@ -79,6 +80,118 @@ export function serviceDnsNames(
   ];
 }
 
+/** A certificate authority: its certificate and the key it signs with, PEM. */
+export interface CertificateAuthority {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/** How long a certificate is valid: `validDays`, or `validMs` (for tests) which wins. */
+export interface Validity {
+  /** Days until the certificate expires; default 365. */
+  validDays?: number;
+  /** Milliseconds until it expires; overrides `validDays`. */
+  validMs?: number;
+  /** When validity starts (ms since the epoch); default now. For tests with a clock. */
+  now?: number;
+}
+
+function validityMs(validity: Validity): number {
+  return validity.validMs ?? (validity.validDays ?? 365) * 86_400_000;
+}
+
+/**
+ * Creates a self-signed CA, with a unique name: verifiers look issuers up by name, and two CAs
+ * trusted side by side (during a rotation) must not be mistaken for one another.
+ *
+ * @example
+ * const ca = await createCertificateAuthority({ validDays: 3650 });
+ * const serving = await issueServingCertificate(ca, { dnsNames: ["webhook.ops.svc"] });
+ */
+export async function createCertificateAuthority(
+  validity: Validity = {},
+): Promise<CertificateAuthority> {
+  const key = await newRsaKey();
+  const privateKey = forge.pki.privateKeyFromPem(key.privateKeyPem) as forge.pki.rsa.PrivateKey;
+  const ca = forge.pki.createCertificate();
+  ca.publicKey = key.publicKey;
+  ca.serialNumber = randomSerial();
+  setValidity(ca, validityMs(validity), validity.now);
+  const subject = [
+    { name: "commonName", value: `operon-webhook-ca-${randomBytes(6).toString("hex")}` },
+  ];
+  ca.setSubject(subject);
+  ca.setIssuer(subject);
+  ca.setExtensions([
+    { name: "basicConstraints", cA: true, critical: true },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
+    { name: "subjectKeyIdentifier" },
+  ]);
+  ca.sign(privateKey, forge.md.sha256.create());
+  return { certificatePem: forge.pki.certificateToPem(ca), privateKeyPem: key.privateKeyPem };
+}
+
+/** Options of {@link issueServingCertificate}. */
+export interface ServingCertificateOptions extends Validity {
+  /** DNS names the certificate is valid for, e.g. `serviceDnsNames("webhook", "operators")`. */
+  dnsNames?: string[];
+  /** IP addresses the certificate is valid for, e.g. `127.0.0.1` for a local server. */
+  ipAddresses?: string[];
+}
+
+/**
+ * Issues a serving certificate for the given names, signed by `ca`. The result's
+ * `caCertificatePem` is the CA's certificate.
+ *
+ * @example
+ * const serving = await issueServingCertificate(ca, { dnsNames: serviceDnsNames("webhook", "ops") });
+ */
+export async function issueServingCertificate(
+  ca: CertificateAuthority,
+  options: ServingCertificateOptions,
+): Promise<Required<ServingCertificate>> {
+  const dnsNames = options.dnsNames ?? [];
+  const ipAddresses = options.ipAddresses ?? [];
+  for (const ip of ipAddresses) {
+    if (isIP(ip) === 0) throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
+  }
+  if (dnsNames.length === 0 && ipAddresses.length === 0) {
+    throw new TypeError("a serving certificate needs at least one DNS name or IP address");
+  }
+  const caCertificate = forge.pki.certificateFromPem(ca.certificatePem);
+  const caPrivateKey = forge.pki.privateKeyFromPem(ca.privateKeyPem) as forge.pki.rsa.PrivateKey;
+  const key = await newRsaKey();
+  const serving = forge.pki.createCertificate();
+  serving.publicKey = key.publicKey;
+  serving.serialNumber = randomSerial();
+  setValidity(serving, validityMs(options), options.now);
+  serving.setSubject([{ name: "commonName", value: dnsNames[0] ?? ipAddresses[0] ?? "webhook" }]);
+  serving.setIssuer(caCertificate.subject.attributes);
+  serving.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", serverAuth: true },
+    {
+      name: "authorityKeyIdentifier",
+      keyIdentifier: caCertificate.generateSubjectKeyIdentifier().getBytes(),
+    },
+    // Clients (the API server included) match names against these, never the common name.
+    {
+      name: "subjectAltName",
+      altNames: [
+        ...dnsNames.map((value) => ({ type: 2, value })),
+        ...ipAddresses.map((ip) => ({ type: 7, ip })),
+      ],
+    },
+  ]);
+  serving.sign(caPrivateKey, forge.md.sha256.create());
+  return {
+    certificatePem: forge.pki.certificateToPem(serving),
+    privateKeyPem: key.privateKeyPem,
+    caCertificatePem: ca.certificatePem,
+  };
+}
+
 /**
  * Creates a self-signed CA and a serving certificate signed by it for the given names. For
  * development and tests: the CA's key is discarded, so nothing else can ever be signed with it.
@@ -99,55 +212,9 @@ export async function createDevelopmentCertificates(
   if (dnsNames.length === 0 && ipAddresses.length === 0) {
     throw new TypeError("a serving certificate needs at least one DNS name or IP address");
   }
-  const validDays = options.validDays ?? 365;
-  const [caKey, servingKey] = await Promise.all([newRsaKey(), newRsaKey()]);
-  const caPrivateKey = forge.pki.privateKeyFromPem(caKey.privateKeyPem) as forge.pki.rsa.PrivateKey;
-
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = caKey.publicKey;
-  ca.serialNumber = randomSerial();
-  setValidity(ca, validDays);
-  // A unique name per CA: verifiers look issuers up by name, and two development CAs trusted
-  // side by side (a rotation) must not be mistaken for one another.
-  const caSubject = [
-    { name: "commonName", value: `operon-webhook-ca-${randomBytes(6).toString("hex")}` },
-  ];
-  ca.setSubject(caSubject);
-  ca.setIssuer(caSubject);
-  ca.setExtensions([
-    { name: "basicConstraints", cA: true, critical: true },
-    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-    { name: "subjectKeyIdentifier" },
-  ]);
-  ca.sign(caPrivateKey, forge.md.sha256.create());
-
-  const serving = forge.pki.createCertificate();
-  serving.publicKey = servingKey.publicKey;
-  serving.serialNumber = randomSerial();
-  setValidity(serving, validDays);
-  serving.setSubject([{ name: "commonName", value: dnsNames[0] ?? ipAddresses[0] ?? "webhook" }]);
-  serving.setIssuer(caSubject);
-  serving.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: true },
-    { name: "authorityKeyIdentifier", keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
-    // Clients (the API server included) match names against these, never the common name.
-    {
-      name: "subjectAltName",
-      altNames: [
-        ...dnsNames.map((value) => ({ type: 2, value })),
-        ...ipAddresses.map((ip) => ({ type: 7, ip })),
-      ],
-    },
-  ]);
-  serving.sign(caPrivateKey, forge.md.sha256.create());
-
-  return {
-    certificatePem: forge.pki.certificateToPem(serving),
-    privateKeyPem: servingKey.privateKeyPem,
-    caCertificatePem: forge.pki.certificateToPem(ca),
-  };
+  const validity = { validDays: options.validDays ?? 365 };
+  const ca = await createCertificateAuthority(validity);
+  return issueServingCertificate(ca, { dnsNames, ipAddresses, ...validity });
 }
 
 /**

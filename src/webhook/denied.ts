@@ -5,10 +5,17 @@
  * @module
  */
 
+import type { FieldCause } from "./types.ts";
+
 /** Options of {@link Denied}. */
 export interface DeniedOptions {
-  /** HTTP status code the client receives; default 403 (Forbidden). Below 400 is raised to 400 by the API server. */
+  /**
+   * HTTP status code the client receives; default 403 (Forbidden). Below 400 is raised to 400 by
+   * the API server. With 422 (Invalid) kubectl prints only the causes, not the message.
+   */
   code?: number;
+  /** The fields at fault, listed after the reason and sent as the Status' causes. */
+  causes?: FieldCause[];
   /** Warnings shown to the client along with the refusal. */
   warnings?: string[];
 }
@@ -19,16 +26,26 @@ export interface DeniedOptions {
  *
  * @example
  * validate: ({ object }) => {
- *   if (!object?.data?.owner) throw new Denied("data.owner is required", { code: 422 });
+ *   if (!object?.data?.owner) throw new Denied("data.owner is required");
+ *   if (object.data.owner.length > 63) {
+ *     throw new Denied("the owner is invalid", {
+ *       causes: [{ field: "data.owner", message: "must be at most 63 characters" }],
+ *     });
+ *   }
  * }
  */
 export class Denied extends Error {
+  /** The HTTP status code the client receives. */
   readonly code: number;
+  /** Warnings shown to the client along with the refusal. */
   readonly warnings: string[];
+  /** The fields at fault. */
+  readonly causes: FieldCause[];
 
   constructor(reason: string, options: DeniedOptions = {}) {
     super(reason);
     this.name = "Denied";
+    this.causes = options.causes ?? [];
     this.code = options.code ?? 403;
     this.warnings = options.warnings ?? [];
   }

@@ -387,3 +387,120 @@ describe("mutating handlers", () => {
     assert.deepEqual(response, { uid: "uid-1", allowed: true });
   });
 });
+
+describe("field causes, default names, the cache and the kind", () => {
+  test("a denial with causes lists them in the message and sends them as details", async () => {
+    const webhook = validatingWebhook(ConfigMap, {
+      validate: () => ({
+        allowed: false,
+        reason: "ConfigMap settings is invalid",
+        causes: [
+          { field: "data.owner", message: "is required" },
+          { field: "data.size", message: "must be a number", reason: "FieldValueTypeInvalid" },
+        ],
+      }),
+    });
+    const response = await admit(webhook, request());
+    assert.deepEqual(response.status, {
+      status: "Failure",
+      code: 403,
+      reason: "Forbidden",
+      message:
+        "ConfigMap settings is invalid: data.owner: is required, data.size: must be a number",
+      details: {
+        causes: [
+          { reason: "FieldValueInvalid", message: "is required", field: "data.owner" },
+          { reason: "FieldValueTypeInvalid", message: "must be a number", field: "data.size" },
+        ],
+      },
+    });
+    const thrown = validatingWebhook(ConfigMap, {
+      validate: () => {
+        throw new Denied("bad", { causes: [{ field: "data.a", message: "no" }], code: 409 });
+      },
+    });
+    const conflict = await admit(thrown, request());
+    assert.equal(conflict.status?.code, 409);
+    assert.equal(conflict.status?.message, "bad: data.a: no");
+  });
+
+  test("names default to kubebuilder's style, with three segments for built-in groups", () => {
+    assert.equal(
+      validatingWebhook(ConfigMap, { validate: () => {} }).name,
+      "vconfigmap-v1.core.k8s.io",
+    );
+    assert.equal(
+      mutatingWebhook(ConfigMap, { mutate: () => {} }).name,
+      "mconfigmap-v1.core.k8s.io",
+    );
+  });
+
+  test("ctx.cache reads through the reader given, and says how to get one when there is none", async () => {
+    const webhook = validatingWebhook(ConfigMap, {
+      validate: async ({ cache, namespace }) => {
+        const other = await cache.get(ConfigMap, "other", namespace);
+        if (other) return { allowed: false, reason: `taken by ${other.metadata.name}` };
+      },
+    });
+    const cache = {
+      get: async <T>(_type: unknown, name: string, namespace?: string) =>
+        (name === "other" && namespace === "prod" ? configMap({}) : undefined) as T | undefined,
+      list: async () => [],
+    };
+    const found = await admit(webhook, request(), { cache });
+    assert.equal(found.status?.message, "taken by settings");
+    const without = await admit(webhook, request());
+    assert.equal(without.status?.code, 500);
+    assert.match(without.status?.message ?? "", /served without a cache/);
+  });
+
+  test("an object of another kind is refused before the handler runs; subresources are not checked", async () => {
+    let calls = 0;
+    const failures: string[] = [];
+    const webhook = validatingWebhook(ConfigMap, {
+      validate: () => {
+        calls++;
+      },
+    });
+    const pod = await admit(webhook, request({ kind: { group: "", version: "v1", kind: "Pod" } }), {
+      onFailure: (reason) => failures.push(reason),
+    });
+    assert.equal(pod.allowed, false);
+    assert.equal(pod.status?.code, 400);
+    assert.equal(calls, 0);
+    assert.deepEqual(failures, ["unknown_kind"]);
+    const scale = await admit(
+      webhook,
+      request({
+        kind: { group: "autoscaling", version: "v1", kind: "Scale" },
+        subResource: "scale",
+      }),
+    );
+    assert.equal(scale.allowed, true);
+    assert.equal(calls, 1);
+  });
+});
+
+test("a handler that throws is a denial with failurePolicy Fail, and allowed with a warning with Ignore", async () => {
+  const failures: string[] = [];
+  const broken = (failurePolicy: "Fail" | "Ignore") =>
+    validatingWebhook(ConfigMap, {
+      failurePolicy,
+      validate: () => {
+        throw new Error("the database is down");
+      },
+    });
+  const denied = await admit(broken("Fail"), request(), {
+    onFailure: (reason) => failures.push(reason),
+  });
+  assert.equal(denied.allowed, false);
+  assert.equal(denied.status?.code, 500);
+  const allowed = await admit(broken("Ignore"), request(), {
+    onFailure: (reason) => failures.push(reason),
+  });
+  assert.equal(allowed.allowed, true);
+  assert.deepEqual(allowed.warnings, [
+    'internal error in webhook "vconfigmap-v1.core.k8s.io": the database is down (ignored: failurePolicy is Ignore)',
+  ]);
+  assert.deepEqual(failures, ["handler_error", "handler_error"], "both counted");
+});

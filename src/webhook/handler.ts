@@ -11,15 +11,18 @@
  */
 
 import { type Logger, silentLogger } from "../logger.ts";
-import type { KubeObject } from "../resources/object.ts";
+import { groupOf, type KubeObject, versionOf } from "../resources/object.ts";
 import { isDenied } from "./denied.ts";
 import { createJsonPatch } from "./json-patch.ts";
+import type { WebhookFailureReason } from "./metrics.ts";
 import { allowedResponse, deniedResponse } from "./review.ts";
 import type {
   AdmissionContext,
   AdmissionContextBase,
   AdmissionRequest,
   AdmissionResponse,
+  CacheReader,
+  FieldCause,
 } from "./types.ts";
 import type { Webhook } from "./webhook.ts";
 
@@ -30,7 +33,19 @@ export interface AdmitOptions {
   /** Deadline for the handler; default the webhook's `timeoutSeconds`. */
   timeoutMs?: number;
   logger?: Logger;
+  /** What `ctx.cache` reads from; without it, `ctx.cache` throws. */
+  cache?: CacheReader;
+  /** Told when the request is not answered with the handler's decision (for metrics). */
+  onFailure?: (reason: WebhookFailureReason) => void;
 }
+
+/** The cache of a webhook served without one: every read says how to get one. */
+const noCache: CacheReader = {
+  get: () => Promise.reject(new Error(noCacheMessage)),
+  list: () => Promise.reject(new Error(noCacheMessage)),
+};
+const noCacheMessage =
+  "this webhook is served without a cache: serve it with a Manager (manager.add(webhook)) or give the WebhookServer a cache";
 
 /**
  * The handler did not produce an answer that is still wanted: it outlived its deadline, or the
@@ -61,11 +76,47 @@ function asSent(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value));
 }
 
+function causesOf(value: unknown): FieldCause[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isRecord).map((cause) => ({
+    field: String(cause.field ?? ""),
+    message: String(cause.message ?? ""),
+    ...(typeof cause.reason === "string" ? { reason: cause.reason } : {}),
+  }));
+}
+
+/**
+ * Why the webhook must not judge this request, or undefined when it may: the object is of a kind
+ * it was not declared for (a configuration whose rules are wider than the declaration, or a
+ * request routed to the wrong path). Subresources and CONNECT carry other kinds (`Scale`,
+ * `PodExecOptions`) by design and are not checked.
+ */
+export function unexpectedKind(webhook: Webhook, request: AdmissionRequest): string | undefined {
+  if (request.subResource || request.operation === "CONNECT") return undefined;
+  const expected = {
+    group: groupOf(webhook.type.apiVersion),
+    version: versionOf(webhook.type.apiVersion),
+    kind: webhook.type.kind,
+  };
+  const got = request.kind;
+  if (
+    got?.group === expected.group &&
+    got.version === expected.version &&
+    got.kind === expected.kind
+  ) {
+    return undefined;
+  }
+  const show = (k: { group?: string; version?: string; kind?: string } | undefined) =>
+    `${k?.group ? `${k.group}/` : ""}${k?.version ?? "?"} ${k?.kind ?? "?"}`;
+  return `webhook "${webhook.name}" handles ${show(expected)}, but the request is for ${show(got)}; check the rules of its configuration`;
+}
+
 function buildContext(
   request: AdmissionRequest,
   object: unknown,
   signal: AbortSignal,
   warnings: string[],
+  cache: CacheReader,
 ): AdmissionContext<KubeObject> {
   const operation = request.operation;
   const base: AdmissionContextBase = {
@@ -78,6 +129,7 @@ function buildContext(
     warn: (message) => {
       warnings.push(String(message));
     },
+    cache,
   };
   const hasObject = operation === "CREATE" || operation === "UPDATE";
   const hasOldObject = operation === "UPDATE" || operation === "DELETE";
@@ -95,9 +147,10 @@ async function decide(
   request: AdmissionRequest,
   signal: AbortSignal,
   warnings: string[],
+  cache: CacheReader,
 ): Promise<AdmissionResponse> {
   if (webhook.admission === "validating") {
-    const context = buildContext(request, request.object, signal, warnings);
+    const context = buildContext(request, request.object, signal, warnings, cache);
     const result: unknown = await webhook.validate(context);
     if (result === undefined) return allowedResponse(request.uid, { warnings });
     if (!isRecord(result) || typeof result.allowed !== "boolean") {
@@ -112,13 +165,13 @@ async function decide(
         ? result.reason
         : "denied without a reason";
     const code = typeof result.code === "number" ? result.code : undefined;
-    return deniedResponse(request.uid, reason, { code, warnings });
+    return deniedResponse(request.uid, reason, { code, warnings, causes: causesOf(result.causes) });
   }
 
   // Mutating: the handler works on its own copy; the original is kept to diff against.
   const original = request.object;
   const copy = isRecord(original) ? structuredClone(original) : undefined;
-  const context = buildContext(request, copy, signal, warnings);
+  const context = buildContext(request, copy, signal, warnings, cache);
   const result: unknown = await webhook.mutate(context);
   // DELETE and CONNECT carry no object to patch; the handler ran only to refuse or warn.
   if (context.object === undefined) return allowedResponse(request.uid, { warnings });
@@ -134,7 +187,9 @@ async function decide(
  * Runs `webhook`'s handler for `request` and returns the response to send:
  * - the handler's decision, with its warnings (and a JSON patch for a mutation);
  * - a denial with the handler's reason and code when it throws `Denied`;
- * - a denial with code 500 naming the webhook and the error when it throws anything else (logged);
+ * - a denial with code 500 naming the webhook and the error when it throws anything else (logged),
+ *   or, with `failurePolicy: "Ignore"`, an allowed response with that message as a warning;
+ * - a denial with code 400 when the object is not of the webhook's kind (the handler is not run);
  *
  * and throws {@link AdmissionAbandoned} when the deadline passes or `signal` aborts first. The
  * handler's own `signal` aborts then, and also once the answer is sent, so work it started and
@@ -158,11 +213,20 @@ export async function admit(
     kind: request.kind?.kind,
     namespace: request.namespace,
     name: request.name,
+    dryRun: request.dryRun === true,
   };
 
+  const failed = options.onFailure ?? (() => {});
   const external = options.signal;
   if (external?.aborted) {
+    failed("cancelled");
     throw new AdmissionAbandoned(`webhook "${webhook.name}": the request was cancelled`, 503);
+  }
+  const wrongKind = unexpectedKind(webhook, request);
+  if (wrongKind) {
+    failed("unknown_kind");
+    logger.warn(fields, wrongKind);
+    return deniedResponse(request.uid, wrongKind, { code: 400 });
   }
   const controller = new AbortController();
   const cancel = () => controller.abort(external?.reason);
@@ -187,7 +251,7 @@ export async function admit(
   const warnings: string[] = [];
   try {
     const response = await Promise.race([
-      decide(webhook, request, controller.signal, warnings),
+      decide(webhook, request, controller.signal, warnings, options.cache ?? noCache),
       stopped,
     ]);
     logger.debug(
@@ -197,20 +261,34 @@ export async function admit(
     return response;
   } catch (error) {
     if (error instanceof AdmissionAbandoned) {
+      failed(error.httpStatus === 504 ? "timeout" : "cancelled");
       logger.warn({ ...fields, timeoutMs }, error.message);
       throw error;
     }
     if (isDenied(error)) {
       warnings.push(...error.warnings);
       logger.debug({ ...fields, reason: error.reason }, "admission denied");
-      return deniedResponse(request.uid, error.reason, { code: error.code, warnings });
+      return deniedResponse(request.uid, error.reason, {
+        code: error.code,
+        warnings,
+        causes: causesOf(error.causes),
+      });
+    }
+    failed("handler_error");
+    const message = `internal error in webhook "${webhook.name}": ${errorMessage(error)}`;
+    if (webhook.failurePolicy === "Ignore") {
+      // The webhook asked to be ignored when it fails, as the API server does when it cannot be
+      // called: let the request through, and tell the client why nothing was checked.
+      logger.error(
+        { ...fields, err: error },
+        "webhook handler failed; allowed (failurePolicy Ignore)",
+      );
+      return allowedResponse(request.uid, {
+        warnings: [...warnings, `${message} (ignored: failurePolicy is Ignore)`],
+      });
     }
     logger.error({ ...fields, err: error }, "webhook handler failed");
-    return deniedResponse(
-      request.uid,
-      `internal error in webhook "${webhook.name}": ${errorMessage(error)}`,
-      { code: 500, warnings },
-    );
+    return deniedResponse(request.uid, message, { code: 500, warnings });
   } finally {
     clearTimeout(timer);
     external?.removeEventListener("abort", cancel);

@@ -1,6 +1,8 @@
 /**
- * Admission webhooks: validating and mutating handlers typed by `ResourceType<T>`, the HTTPS
- * server the API server calls, serving certificates, and the webhook configurations.
+ * Admission and conversion webhooks: validating and mutating handlers typed by `ResourceType<T>`,
+ * conversions between the versions of a custom kind, the HTTPS server the API server calls,
+ * serving certificates (development, mounted, or managed by Operon in a Secret), and the webhook
+ * configurations.
  *
  * @example
  * import { ConfigMap } from "../resources/core.ts";
@@ -24,17 +26,38 @@
 
 export { type LogFields, type Logger, silentLogger } from "../logger.ts";
 export {
+  type CaBundleTargets,
+  CertificateRotator,
+  type CertificateRotatorOptions,
+  coversNames,
+  ensureManagedCertificates,
+  injectCaBundle,
+  type ManagedCertificateOptions,
+  type ManagedCertificates,
+  type RotationStep,
+  readManagedCertificates,
+  renewalDue,
+  SecretCertificateProvider,
+  type SecretCertificateProviderOptions,
+  splitPemBundle,
+} from "./certificate-secret.ts";
+export {
   type CertificateDirectoryOptions,
   CertificateDirectoryWatcher,
   readCertificateDirectory,
 } from "./certificate-watcher.ts";
 export {
+  type CertificateAuthority,
   caBundle,
   checkServingCertificate,
+  createCertificateAuthority,
   createDevelopmentCertificates,
   type DevelopmentCertificateOptions,
+  issueServingCertificate,
   type ServingCertificate,
+  type ServingCertificateOptions,
   serviceDnsNames,
+  type Validity,
 } from "./certificates.ts";
 export {
   type InstallOptions,
@@ -48,8 +71,27 @@ export {
   type WebhookEndpoint,
   webhookConfigurations,
 } from "./configuration.ts";
+export {
+  type ConversionDefinition,
+  ConversionError,
+  type ConversionOptions,
+  type ConversionOutcome,
+  type Converted,
+  conversionPath,
+  convertReview,
+  decodeConversionReview,
+  defineConversion,
+  InvalidConversionReview,
+  isConversion,
+  type SpokeConversion,
+} from "./conversion.ts";
 export { Denied, type DeniedOptions, isDenied } from "./denied.ts";
-export { AdmissionAbandoned, type AdmitOptions, admit } from "./handler.ts";
+export {
+  type DevelopmentInstallation,
+  type DevelopmentInstallOptions,
+  installForDevelopment,
+} from "./development.ts";
+export { AdmissionAbandoned, type AdmitOptions, admit, unexpectedKind } from "./handler.ts";
 export {
   applyJsonPatch,
   createJsonPatch,
@@ -59,15 +101,18 @@ export {
   parsePointer,
   unescapePointerToken,
 } from "./json-patch.ts";
+export { noWebhookMetrics, type WebhookFailureReason, type WebhookMetrics } from "./metrics.ts";
 export {
   admissionReviewApiVersion,
   allowedResponse,
   decodeAdmissionReview,
+  denialMessage,
   deniedResponse,
   encodeAdmissionReview,
   InvalidAdmissionReview,
 } from "./review.ts";
 export {
+  type CertificateProvider,
   type CertificateSource,
   type CloseOptions,
   parseGoDuration,
@@ -82,6 +127,11 @@ export type {
   AdmissionResponse,
   AdmissionReview,
   AdmissionStatus,
+  CacheReader,
+  ConversionRequest,
+  ConversionResponse,
+  ConversionReview,
+  FieldCause,
   GroupVersionKind,
   GroupVersionResource,
   MutateFunction,
@@ -90,8 +140,9 @@ export type {
   ValidationResult,
 } from "./types.ts";
 export {
+  defaultWebhookName,
   defaultWebhookPath,
-  type MatchCondition,
+  isWebhook,
   type MutatingWebhookDefinition,
   type MutatingWebhookOptions,
   mutatingWebhook,

@@ -11,6 +11,7 @@ import type {
   AdmissionRequest,
   AdmissionResponse,
   AdmissionReview,
+  FieldCause,
 } from "./types.ts";
 
 /** The only `AdmissionReview` version this server speaks. */
@@ -118,17 +119,43 @@ export function allowedResponse(
 }
 
 /**
+ * The message a client sees for a denial: the reason, then each field at fault, as the API
+ * server words its own validation errors (`spec.replicas: must be at most 10`).
+ */
+export function denialMessage(reason: string, causes: readonly FieldCause[] = []): string {
+  if (causes.length === 0) return reason;
+  const fields = causes.map((cause) => `${cause.field}: ${cause.message}`).join(", ");
+  return reason ? `${reason}: ${fields}` : fields;
+}
+
+/**
  * A refusing response. The API server shows `message` to the client after
- * `admission webhook "<name>" denied the request: ` and answers with `code`.
+ * `admission webhook "<name>" denied the request: ` and answers with `code` (default 403); the
+ * causes are listed in the message and sent as the Status' details. (With 422, Invalid, kubectl
+ * would print only the causes and drop the message: 403 keeps what the webhook said in view.)
  */
 export function deniedResponse(
   uid: string,
   message: string,
-  options: { code?: number; warnings?: readonly string[] } = {},
+  options: { code?: number; warnings?: readonly string[]; causes?: readonly FieldCause[] } = {},
 ): AdmissionResponse {
+  const causes = options.causes ?? [];
   const code = options.code ?? 403;
-  const status: AdmissionResponse["status"] = { status: "Failure", code, message };
+  const status: AdmissionResponse["status"] = {
+    status: "Failure",
+    code,
+    message: denialMessage(message, causes),
+  };
   const reason = statusReasons[code];
   if (reason) status.reason = reason;
+  if (causes.length > 0) {
+    status.details = {
+      causes: causes.map((cause) => ({
+        reason: cause.reason ?? "FieldValueInvalid",
+        message: cause.message,
+        field: cause.field,
+      })),
+    };
+  }
   return withWarnings({ uid, allowed: false, status }, options.warnings ?? []);
 }

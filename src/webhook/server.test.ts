@@ -2,10 +2,14 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Type } from "@sinclair/typebox";
 import { Agent, request } from "undici";
 import { ConfigMap } from "../resources/core.ts";
+import { defineResource } from "../resources/define.ts";
 import { createDevelopmentCertificates } from "./certificates.ts";
+import { defineConversion } from "./conversion.ts";
 import { Denied } from "./denied.ts";
+import type { WebhookMetrics } from "./metrics.ts";
 import { parseGoDuration, WebhookServer } from "./server.ts";
 import type { AdmissionReview } from "./types.ts";
 import { mutatingWebhook, validatingWebhook } from "./webhook.ts";
@@ -373,4 +377,167 @@ test("parseGoDuration reads the durations the API server sends", () => {
   assert.equal(parseGoDuration(""), undefined);
   assert.equal(parseGoDuration("10"), undefined);
   assert.equal(parseGoDuration("ten seconds"), undefined);
+});
+
+describe("bad input is answered, counted, and the server keeps serving", () => {
+  const Widget = defineResource({
+    group: "example.com",
+    kind: "Widget",
+    plural: "widgets",
+    scope: "Namespaced",
+    versions: {
+      v1: { spec: Type.Object({ size: Type.Integer() }), storage: true },
+      v2: { spec: Type.Object({ width: Type.Integer() }) },
+    },
+  });
+  const widgets = defineConversion(Widget, {
+    hub: "v1",
+    spokes: {
+      v2: {
+        toHub: ({ spec }) => ({ spec: { size: spec.width } }),
+        fromHub: ({ spec }) => {
+          if (spec.size < 0) throw new Error("a negative size has no width");
+          return { spec: { width: spec.size } };
+        },
+      },
+    },
+  });
+  const calls: string[] = [];
+  const recorded: WebhookMetrics = {
+    started: (webhook) => calls.push(`started ${webhook}`),
+    finished: (webhook, code) => calls.push(`finished ${webhook} ${code}`),
+    failed: (webhook, reason) => calls.push(`failed ${webhook} ${reason}`),
+  };
+  const check = validatingWebhook(ConfigMap, {
+    timeoutSeconds: 1,
+    validate: async ({ object }) => {
+      if (object?.data?.mode === "throw") throw new Error("the handler broke");
+      if (object?.data?.mode === "slow") await sleep(5_000);
+    },
+  });
+  const server = new WebhookServer({
+    webhooks: [check],
+    conversions: [widgets],
+    certificates: { mode: "static", ...certs },
+    port: 0,
+    host: "127.0.0.1",
+    maxRequestBytes: 2048,
+    metrics: recorded,
+  });
+  const agent = new Agent({ connect: { ca: certs.caCertificatePem } });
+  before(() => server.start());
+  after(async () => {
+    await server.close();
+    await agent.close();
+  });
+
+  async function post(path: string, body: unknown) {
+    const response = await request(`${server.url}${path}`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, json: () => JSON.parse(text) };
+  }
+  const path = "/validate--v1-configmap";
+  const withData = (data: Record<string, string>) =>
+    review("u", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data });
+
+  async function stillServes() {
+    const answer = await post(path, withData({ mode: "fine" }));
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json().response.allowed, true);
+  }
+
+  test("each kind of bad input gets its answer and its count", async () => {
+    calls.length = 0;
+    assert.equal((await post(path, "{not json")).status, 400);
+    await stillServes();
+    assert.equal((await post(path, withData({ blob: "x".repeat(4096) }))).status, 413);
+    await stillServes();
+    const pod = review("u-pod", { apiVersion: "v1", kind: "Pod", metadata: { name: "p" } });
+    pod.request.kind = { group: "", version: "v1", kind: "Pod" };
+    const wrongKind = (await post(path, pod)).json().response;
+    assert.equal(wrongKind.allowed, false);
+    assert.equal(wrongKind.status.code, 400);
+    assert.match(wrongKind.status.message, /handles v1 ConfigMap, but the request is for v1 Pod/);
+    await stillServes();
+    const thrown = (await post(path, withData({ mode: "throw" }))).json().response;
+    assert.equal(thrown.allowed, false);
+    assert.equal(thrown.status.code, 500);
+    assert.match(thrown.status.message, /internal error in webhook .*: the handler broke/);
+    await stillServes();
+    assert.equal((await post(path, withData({ mode: "slow" }))).status, 504);
+    await stillServes();
+
+    const failures = calls.filter((call) => call.startsWith("failed"));
+    assert.deepEqual(failures, [
+      `failed ${path} bad_request`,
+      `failed ${path} too_large`,
+      `failed ${path} unknown_kind`,
+      `failed ${path} handler_error`,
+      `failed ${path} timeout`,
+    ]);
+    const finished = calls
+      .filter((call) => call.startsWith("finished"))
+      .map((c) => c.split(" ")[2]);
+    assert.deepEqual(finished, [
+      "400",
+      "200",
+      "413",
+      "200",
+      "200",
+      "200",
+      "200",
+      "200",
+      "504",
+      "200",
+    ]);
+    assert.equal(
+      calls.filter((call) => call.startsWith("started")).length,
+      finished.length,
+      "every request started is finished",
+    );
+    // Unknown paths are not counted: their label values would be whatever callers send.
+    calls.length = 0;
+    assert.equal((await post("/no/such/path", "{}")).status, 404);
+    assert.deepEqual(calls, []);
+  });
+
+  test("/convert converts, and a conversion that throws fails the review with its message", async () => {
+    const conversionReview = (desiredAPIVersion: string, size: number) => ({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "ConversionReview",
+      request: {
+        uid: "c-1",
+        desiredAPIVersion,
+        objects: [
+          {
+            apiVersion: "example.com/v1",
+            kind: "Widget",
+            metadata: { name: "w", namespace: "ns" },
+            spec: { size },
+          },
+        ],
+      },
+    });
+    calls.length = 0;
+    const converted = await post("/convert", conversionReview("example.com/v2", 4));
+    assert.equal(converted.status, 200);
+    assert.deepEqual(converted.json().response.result, { status: "Success" });
+    assert.deepEqual(converted.json().response.convertedObjects[0].spec, { width: 4 });
+    const failed = (await post("/convert", conversionReview("example.com/v2", -1))).json();
+    assert.deepEqual(failed.response.result, {
+      status: "Failure",
+      message: "converting Widget ns/w from v1 to v2: a negative size has no width",
+    });
+    assert.equal((await post("/convert", { kind: "AdmissionReview" })).status, 400);
+    assert.deepEqual(
+      calls.filter((call) => call.startsWith("failed")),
+      ["failed /convert handler_error", "failed /convert bad_request"],
+    );
+    assert.equal(server.listening, true);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * The HTTPS server the API server calls: one path per webhook, AdmissionReview v1 in and out,
- * health endpoints, certificates (development, mounted directory with reload, or given) and a
- * graceful close.
+ * `/convert` for the conversions of multi-version kinds (ConversionReview v1), health endpoints,
+ * certificates (development, mounted directory with reload, a provider such as an Operon-managed
+ * Secret, or given), request metrics and a graceful close.
  *
  * @module
  */
@@ -18,9 +19,29 @@ import {
   createDevelopmentCertificates,
   type ServingCertificate,
 } from "./certificates.ts";
+import {
+  type ConversionDefinition,
+  conversionPath,
+  convertReview,
+  decodeConversionReview,
+  InvalidConversionReview,
+} from "./conversion.ts";
 import { AdmissionAbandoned, admit } from "./handler.ts";
+import { noWebhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import { decodeAdmissionReview, encodeAdmissionReview, InvalidAdmissionReview } from "./review.ts";
+import type { CacheReader } from "./types.ts";
 import type { Webhook } from "./webhook.ts";
+
+/**
+ * A source of serving certificates that may change while the server runs (a mounted directory,
+ * a Secret): the server serves the first pair and switches new connections to each later one.
+ */
+export interface CertificateProvider {
+  /** Loads the first pair (throwing when there is none) and reports every later one. */
+  start(onChange: (pair: ServingCertificate) => void): Promise<ServingCertificate>;
+  /** Stops watching for changes. */
+  close(): void;
+}
 
 /** Where the serving certificate comes from. */
 export type CertificateSource =
@@ -37,11 +58,18 @@ export type CertificateSource =
       mode: "directory";
       directory: string;
     } & Omit<CertificateDirectoryOptions, "logger">)
-  | ({ mode: "static" } & ServingCertificate);
+  | ({ mode: "static" } & ServingCertificate)
+  | {
+      /** Pairs from a provider, e.g. `SecretCertificateProvider`, switched to as they change. */
+      mode: "provider";
+      provider: CertificateProvider;
+    };
 
 /** Options of {@link WebhookServer}. */
 export interface WebhookServerOptions {
   webhooks: readonly Webhook[];
+  /** Conversions of multi-version kinds, served together at `/convert`. */
+  conversions?: readonly ConversionDefinition[];
   certificates: CertificateSource;
   /** Default 9443; 0 picks a free port. */
   port?: number;
@@ -50,6 +78,10 @@ export interface WebhookServerOptions {
   logger?: Logger;
   /** Largest request body accepted; default 16 MiB (an UPDATE carries two objects of up to ~3 MiB each). */
   maxRequestBytes?: number;
+  /** Request hooks (`controller_runtime_webhook_*` when served by a Manager). */
+  metrics?: WebhookMetrics;
+  /** What handlers read with `ctx.cache`; a Manager gives its informer cache. */
+  cache?: CacheReader;
 }
 
 /** Options of {@link WebhookServer.close}. */
@@ -102,10 +134,13 @@ export class WebhookServer {
   readonly #options: WebhookServerOptions;
   readonly #logger: Logger;
   readonly #byPath = new Map<string, Webhook>();
+  readonly #conversions: readonly ConversionDefinition[];
+  readonly #metrics: WebhookMetrics;
   readonly #inFlight = new Set<AbortController>();
   #drained: (() => void)[] = [];
   #server: Server | undefined;
-  #watcher: CertificateDirectoryWatcher | undefined;
+  #listening = false;
+  #watcher: CertificateProvider | undefined;
   #certificate: ServingCertificate | undefined;
   #closing: Promise<void> | undefined;
   #stopping = false;
@@ -127,9 +162,30 @@ export class WebhookServer {
       if (webhook.path === "/healthz" || webhook.path === "/readyz") {
         throw new TypeError(`webhook "${webhook.name}": ${webhook.path} is the health endpoint`);
       }
+      if (webhook.path === conversionPath) {
+        throw new TypeError(`webhook "${webhook.name}": ${conversionPath} is the conversion path`);
+      }
       names.add(`${webhook.admission}/${webhook.name}`);
       this.#byPath.set(webhook.path, webhook);
     }
+    this.#conversions = options.conversions ?? [];
+    const kinds = new Set<string>();
+    for (const conversion of this.#conversions) {
+      const id = `${conversion.kind}.${conversion.group}`;
+      if (kinds.has(id)) throw new TypeError(`two conversions are declared for ${id}`);
+      kinds.add(id);
+    }
+    this.#metrics = options.metrics ?? noWebhookMetrics;
+  }
+
+  /** The conversions served at `/convert`. */
+  get conversions(): readonly ConversionDefinition[] {
+    return this.#conversions;
+  }
+
+  /** True from when the server listens until it starts closing: what readiness reports. */
+  get listening(): boolean {
+    return this.#listening && !this.#stopping;
   }
 
   /** The webhooks served, in the order given. */
@@ -215,8 +271,15 @@ export class WebhookServer {
       throw error;
     }
     server.on("error", (error) => this.#logger.error({ err: error }, "webhook server error"));
+    this.#listening = true;
     this.#logger.info(
-      { url: this.url, webhooks: this.#options.webhooks.map((webhook) => webhook.path) },
+      {
+        url: this.url,
+        webhooks: this.#options.webhooks.map((webhook) => webhook.path),
+        ...(this.#conversions.length > 0
+          ? { conversions: this.#conversions.map((c) => `${c.kind}.${c.group}`) }
+          : {}),
+      },
       "webhook server listening",
     );
   }
@@ -236,6 +299,7 @@ export class WebhookServer {
 
   async #close(graceMs: number): Promise<void> {
     this.#stopping = true;
+    this.#listening = false;
     this.#watcher?.close();
     const server = this.#server;
     if (!server) return;
@@ -282,14 +346,20 @@ export class WebhookServer {
       case "static":
         checkServingCertificate(source);
         return source;
-      case "directory": {
-        const { mode: _mode, directory, ...options } = source;
-        const watcher = new CertificateDirectoryWatcher(directory, {
-          ...options,
-          logger: this.#logger,
-        });
-        this.#watcher = watcher;
-        return watcher.start((pair) => {
+      case "directory":
+      case "provider": {
+        let provider: CertificateProvider;
+        if (source.mode === "directory") {
+          const { mode: _mode, directory, ...options } = source;
+          provider = new CertificateDirectoryWatcher(directory, {
+            ...options,
+            logger: this.#logger,
+          });
+        } else {
+          provider = source.provider;
+        }
+        this.#watcher = provider;
+        return provider.start((pair) => {
           // New connections get the new certificate; open ones keep theirs until they close.
           this.#server?.setSecureContext({
             cert: pair.certificatePem,
@@ -324,10 +394,22 @@ export class WebhookServer {
       return;
     }
     const webhook = this.#byPath.get(url.pathname);
-    if (!webhook) {
+    const conversion = url.pathname === conversionPath && this.#conversions.length > 0;
+    if (!webhook && !conversion) {
       this.#reply(response, 404, statusBody(404, `no webhook is served at ${url.pathname}`));
       return;
     }
+    // Counted per path, as controller-runtime labels its webhook metrics.
+    const path = url.pathname;
+    const arrived = performance.now();
+    this.#metrics.started(path);
+    response.once("close", () => {
+      this.#metrics.finished(
+        path,
+        response.headersSent ? response.statusCode : 0,
+        (performance.now() - arrived) / 1000,
+      );
+    });
     if (request.method !== "POST") {
       response.setHeader("allow", "POST");
       this.#reply(response, 405, statusBody(405, "webhooks accept POST only"));
@@ -341,7 +423,13 @@ export class WebhookServer {
 
     const body = await this.#readBody(request);
     if (body === undefined) {
+      this.#metrics.failed(path, "too_large");
+      this.#logger.warn({ path }, "rejected a request body over the size limit");
       this.#reply(response, 413, statusBody(413, "the request body is too large"));
+      return;
+    }
+    if (!webhook) {
+      this.#convert(path, body, response);
       return;
     }
     let admissionRequest: ReturnType<typeof decodeAdmissionReview>;
@@ -352,6 +440,7 @@ export class WebhookServer {
         error instanceof InvalidAdmissionReview
           ? error.message
           : `the body is not JSON: ${(error as Error).message}`;
+      this.#metrics.failed(path, "bad_request");
       this.#logger.warn({ webhook: webhook.name, message }, "rejected a malformed AdmissionReview");
       this.#reply(response, 400, statusBody(400, message));
       return;
@@ -374,6 +463,8 @@ export class WebhookServer {
         signal: controller.signal,
         timeoutMs,
         logger: this.#logger,
+        onFailure: (reason) => this.#metrics.failed(path, reason),
+        ...(this.#options.cache ? { cache: this.#options.cache } : {}),
       });
       if (!response.destroyed)
         this.#reply(response, 200, JSON.stringify(encodeAdmissionReview(admission)));
@@ -390,6 +481,39 @@ export class WebhookServer {
         for (const resolve of this.#drained.splice(0)) resolve();
       }
     }
+  }
+
+  /** Answers a ConversionReview: converted objects, or a failure naming the object. */
+  #convert(path: string, body: string, response: ServerResponse): void {
+    let request: ReturnType<typeof decodeConversionReview>;
+    try {
+      request = decodeConversionReview(JSON.parse(body));
+    } catch (error) {
+      const message =
+        error instanceof InvalidConversionReview
+          ? error.message
+          : `the body is not JSON: ${(error as Error).message}`;
+      this.#metrics.failed(path, "bad_request");
+      this.#logger.warn({ path, message }, "rejected a malformed ConversionReview");
+      this.#reply(response, 400, statusBody(400, message));
+      return;
+    }
+    const { review, failure } = convertReview(this.#conversions, request);
+    const fields = {
+      uid: request.uid,
+      desiredAPIVersion: request.desiredAPIVersion,
+      objects: request.objects.length,
+    };
+    if (failure) {
+      this.#metrics.failed(path, failure);
+      this.#logger.warn(
+        { ...fields, reason: review.response?.result.message },
+        "conversion failed",
+      );
+    } else {
+      this.#logger.debug(fields, "converted");
+    }
+    this.#reply(response, 200, JSON.stringify(review));
   }
 
   /** The body as text, or undefined when larger than the limit (read to the end either way). */

@@ -4,22 +4,28 @@
  *
  * @module
  */
-import type { KubeObject } from "../resources/object.ts";
+import type { KubeObject, ResourceType } from "../resources/object.ts";
 
 /** The operations admission webhooks are called for. */
 export type AdmissionOperation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 
 /** `group`, `version`, `kind` of the object under admission (`""` group for the core group). */
 export interface GroupVersionKind {
+  /** `""` for the core group. */
   group: string;
+  /** e.g. `v1`. */
   version: string;
+  /** e.g. `ConfigMap`. */
   kind: string;
 }
 
 /** `group`, `version`, `resource` (plural) the request was made to. */
 export interface GroupVersionResource {
+  /** `""` for the core group. */
   group: string;
+  /** e.g. `v1`. */
   version: string;
+  /** The plural, e.g. `configmaps`. */
   resource: string;
 }
 
@@ -57,6 +63,19 @@ export interface AdmissionRequest {
   options?: unknown;
 }
 
+/**
+ * One field a denial is about (`metav1.StatusCause`): clients show them like the API server's own
+ * validation errors.
+ */
+export interface FieldCause {
+  /** The field's path, e.g. `spec.replicas` or `spec.containers[0].image`. */
+  field: string;
+  /** What is wrong with it, e.g. `must be at most 10 when image is unpinned`. */
+  message: string;
+  /** Machine-readable CamelCase reason; default `FieldValueInvalid`. */
+  reason?: string;
+}
+
 /** The `metav1.Status` of a denial. */
 export interface AdmissionStatus {
   status?: "Success" | "Failure";
@@ -64,6 +83,8 @@ export interface AdmissionStatus {
   /** Machine-readable CamelCase reason, e.g. `Forbidden`. */
   reason?: string;
   code?: number;
+  /** The fields the denial is about. */
+  details?: { causes?: { field?: string; message?: string; reason?: string }[] };
 }
 
 /** `AdmissionReview.response`: the webhook's decision. */
@@ -110,6 +131,35 @@ export interface AdmissionContextBase {
   signal: AbortSignal;
   /** Adds a warning shown to the client (`kubectl` prints it), whatever the decision. */
   warn(message: string): void;
+  /**
+   * Reads other objects from the informer cache of the manager serving the webhook (started on
+   * first use of a type): lookups the CRD schema cannot express, such as uniqueness or
+   * references. Throws when the webhook is served without a cache.
+   */
+  cache: CacheReader;
+}
+
+/**
+ * Reads objects from a cache: what a webhook's handler may look up.
+ *
+ * @example
+ * validate: async ({ object, cache }) => {
+ *   const secret = await cache.get(Secret, object.spec.secretName, object.metadata.namespace);
+ *   if (!secret) return { allowed: false, reason: `no Secret ${object.spec.secretName}` };
+ * }
+ */
+export interface CacheReader {
+  /** The object, or undefined when the cache has none by that name. */
+  get<T extends KubeObject>(
+    type: ResourceType<T>,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined>;
+  /** The objects of a type, in one namespace or all, optionally matching a label selector. */
+  list<T extends KubeObject>(
+    type: ResourceType<T>,
+    options?: { namespace?: string; labelSelector?: string },
+  ): Promise<T[]>;
 }
 
 /**
@@ -138,7 +188,15 @@ export type ValidationResult =
       allowed: false;
       /** Shown to the client after `admission webhook "<name>" denied the request: `. */
       reason: string;
-      /** HTTP status code of the refusal; default 403. */
+      /**
+       * The fields at fault; they are listed after the reason in the message the client sees,
+       * and sent as the Status' causes.
+       */
+      causes?: FieldCause[];
+      /**
+       * HTTP status code of the refusal; default 403. (With 422, Invalid, kubectl prints only the
+       * causes, without the reason.)
+       */
       code?: number;
       warnings?: string[];
     };
@@ -161,3 +219,26 @@ export type MutateFunction<T extends KubeObject> = (
   context: AdmissionContext<T>,
   // biome-ignore lint/suspicious/noConfusingVoidType: returning nothing means "the copy as changed"
 ) => T | void | Promise<T | void>;
+
+/** `apiextensions.k8s.io/v1 ConversionReview.request`: objects to convert to one version. */
+export interface ConversionRequest {
+  uid: string;
+  /** `group/version` to convert every object to. */
+  desiredAPIVersion: string;
+  objects: unknown[];
+}
+
+/** `ConversionReview.response`. */
+export interface ConversionResponse {
+  uid: string;
+  convertedObjects: unknown[];
+  result: { status: "Success" | "Failure"; message?: string };
+}
+
+/** The `apiextensions.k8s.io/v1` envelope of a conversion request and its response. */
+export interface ConversionReview {
+  apiVersion: "apiextensions.k8s.io/v1";
+  kind: "ConversionReview";
+  request?: ConversionRequest;
+  response?: ConversionResponse;
+}

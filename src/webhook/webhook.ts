@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RuleWithOperations } from "../resources/admissionregistration.ts";
+import type { MatchCondition, RuleWithOperations } from "../resources/admissionregistration.ts";
 import type { LabelSelector } from "../resources/meta.ts";
 import { groupOf, type KubeObject, type ResourceType, versionOf } from "../resources/object.ts";
 import type {
@@ -16,19 +16,15 @@ import type {
   ValidationResult,
 } from "./types.ts";
 
-/** A CEL condition a request must meet for the webhook to be called. */
-export interface MatchCondition {
-  name: string;
-  expression: string;
-}
-
 /** Options shared by validating and mutating webhooks. */
 export interface WebhookOptions {
   /**
    * The webhook's name in its configuration: a domain name with at least three segments, unique
-   * among the configuration's webhooks, e.g. `configmaps.validate.example.com`.
+   * among the configuration's webhooks. Default, in kubebuilder's style,
+   * `v<kind>-<version>.<group>` (`m...` when mutating), e.g. `vmyapp-v1.apps.example.com`;
+   * built-in groups get `.k8s.io` (`vpod-v1.core.k8s.io`).
    */
-  name: string;
+  name?: string;
   /** URL path the server serves this webhook at; default `/validate-<group>-<version>-<kind>` (or `/mutate-...`). */
   path?: string;
   /** Operations the webhook is called for; default `["CREATE", "UPDATE"]`. */
@@ -107,6 +103,20 @@ const label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const qualifiedName = new RegExp(`^${label}(\\.${label}){2,}$`);
 
 /**
+ * The default name of a webhook: `v<kind>-<version>.<group>` (`m` for mutating), with `.k8s.io`
+ * after a built-in group (`core` for the core group) so that every name has three segments.
+ *
+ * @example
+ * defaultWebhookName("validate", MyApp); // "vmyapp-v1.apps.example.com"
+ * defaultWebhookName("mutate", Pod);     // "mpod-v1.core.k8s.io"
+ */
+export function defaultWebhookName(admission: "validate" | "mutate", type: ResourceType): string {
+  const group = groupOf(type.apiVersion);
+  const domain = group.includes(".") ? group : `${group || "core"}.k8s.io`;
+  return `${admission === "validate" ? "v" : "m"}${type.kind.toLowerCase()}-${versionOf(type.apiVersion)}.${domain}`;
+}
+
+/**
  * The default path of a webhook, in the convention kubebuilder users know:
  * `/validate-<group with dots as dashes>-<version>-<lowercase kind>`. The core group is empty, hence
  * the double dash in `/validate--v1-configmap`.
@@ -121,14 +131,11 @@ function resolve<T extends KubeObject>(
   type: ResourceType<T>,
   options: WebhookOptions,
 ): WebhookDefinitionBase<T> {
-  const where = `${admission === "validate" ? "validating" : "mutating"} webhook ${JSON.stringify(options.name)}`;
+  const name = options.name ?? defaultWebhookName(admission, type);
+  const where = `${admission === "validate" ? "validating" : "mutating"} webhook ${JSON.stringify(name)}`;
   // The API server would reject these too, but only once the configuration is applied, far from
   // the code that declared them.
-  if (
-    typeof options.name !== "string" ||
-    options.name.length > 253 ||
-    !qualifiedName.test(options.name)
-  ) {
+  if (typeof name !== "string" || name.length > 253 || !qualifiedName.test(name)) {
     throw new TypeError(
       `${where}: the name must be a lowercase domain name with at least three segments, e.g. "${type.kind.toLowerCase()}s.${admission}.example.com"`,
     );
@@ -160,7 +167,7 @@ function resolve<T extends KubeObject>(
   if (options.scope) rule.scope = options.scope;
   return {
     type,
-    name: options.name,
+    name,
     path,
     rules: [rule],
     failurePolicy: options.failurePolicy ?? "Fail",
@@ -193,7 +200,7 @@ export function validatingWebhook<T extends KubeObject>(
 ): ValidatingWebhookDefinition<T> {
   if (typeof options.validate !== "function") {
     throw new TypeError(
-      `validating webhook ${JSON.stringify(options.name)}: validate must be a function`,
+      `validating webhook ${JSON.stringify(options.name ?? defaultWebhookName("validate", type))}: validate must be a function`,
     );
   }
   const validate = options.validate;
@@ -226,7 +233,7 @@ export function mutatingWebhook<T extends KubeObject>(
 ): MutatingWebhookDefinition<T> {
   if (typeof options.mutate !== "function") {
     throw new TypeError(
-      `mutating webhook ${JSON.stringify(options.name)}: mutate must be a function`,
+      `mutating webhook ${JSON.stringify(options.name ?? defaultWebhookName("mutate", type))}: mutate must be a function`,
     );
   }
   const mutate = options.mutate;
@@ -236,4 +243,17 @@ export function mutatingWebhook<T extends KubeObject>(
     reinvocationPolicy: options.reinvocationPolicy ?? "Never",
     mutate: (context: AdmissionContext<T>) => mutate(context),
   });
+}
+
+/**
+ * True for a webhook declared with {@link validatingWebhook} or {@link mutatingWebhook}: how
+ * `operon run` and `operon generate` find the webhooks a module exports.
+ */
+export function isWebhook(value: unknown): value is Webhook {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as { admission?: unknown; validate?: unknown; mutate?: unknown };
+  return (
+    (candidate.admission === "validating" && typeof candidate.validate === "function") ||
+    (candidate.admission === "mutating" && typeof candidate.mutate === "function")
+  );
 }
