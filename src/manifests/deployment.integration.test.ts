@@ -246,7 +246,7 @@ describe("a generated deployment folder", () => {
     const files = deploymentFiles(operator, options);
     const dockerfile = files.find((file) => file.path === "Dockerfile")!.content;
     const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (.*)$/m)![1]!) as string[];
-    const script = entrypoint.indexOf("node_modules/operon/dist/cli/main.js");
+    const script = entrypoint.indexOf("node_modules/kube-operon/bin/operon.js");
     assert.equal(entrypoint[0], "node");
     assert.ok(script > 0, "the image runs Operon's CLI");
     const nodeFlags = entrypoint.slice(1, script);

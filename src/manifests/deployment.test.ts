@@ -257,7 +257,7 @@ test("the Dockerfile: two stages, production dependencies, non-root, runs the mo
   assert.deepEqual(JSON.parse(entrypoint!), [
     "node",
     "--max-semi-space-size=4",
-    "node_modules/operon/dist/cli/main.js",
+    "node_modules/kube-operon/bin/operon.js",
     "run",
     "src/my operator.ts",
   ]);

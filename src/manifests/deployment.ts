@@ -406,7 +406,7 @@ export function dockerfile(
   const entrypoint = [
     "node",
     ...operatorNodeFlags,
-    "node_modules/operon/dist/cli/main.js",
+    "node_modules/kube-operon/bin/operon.js",
     "run",
     module,
   ];
