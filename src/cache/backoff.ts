@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ExponentialDelays } from "../common/exponential.ts";
 
 /** Options of {@link ReconnectBackoff}. */
 export interface BackoffOptions {
@@ -42,13 +43,9 @@ export const defaultBackoff: Required<BackoffOptions> = {
  * that was healthy for a while reconnects quickly after its next hiccup.
  */
 export class ReconnectBackoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
-  readonly jitter: number;
   readonly resetAfterMs: number;
+  readonly #delays: ExponentialDelays;
   readonly #now: () => number;
-  readonly #random: () => number;
   #failures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
 
@@ -58,23 +55,19 @@ export class ReconnectBackoff {
     random: () => number = Math.random,
   ) {
     const o = { ...defaultBackoff, ...definedOnly(options) };
-    if (!(o.initialMs >= 0 && Number.isFinite(o.initialMs)))
-      throw new RangeError(`initialMs must be a non-negative number, got ${o.initialMs}`);
-    if (!(o.maxMs >= o.initialMs && Number.isFinite(o.maxMs)))
-      throw new RangeError(`maxMs must be a number no smaller than initialMs, got ${o.maxMs}`);
-    if (!(o.factor >= 1 && Number.isFinite(o.factor)))
-      throw new RangeError(`factor must be a number >= 1, got ${o.factor}`);
-    if (!(o.jitter >= 0 && o.jitter < 1))
-      throw new RangeError(`jitter must be in [0, 1), got ${o.jitter}`);
     if (!(o.resetAfterMs >= 0))
       throw new RangeError(`resetAfterMs must be non-negative, got ${o.resetAfterMs}`);
-    this.initialMs = o.initialMs;
-    this.maxMs = o.maxMs;
-    this.factor = o.factor;
-    this.jitter = o.jitter;
+    this.#delays = new ExponentialDelays({ ...o, random });
     this.resetAfterMs = o.resetAfterMs;
     this.#now = now;
-    this.#random = random;
+  }
+
+  get initialMs(): number {
+    return this.#delays.initialMs;
+  }
+
+  get maxMs(): number {
+    return this.#delays.maxMs;
   }
 
   /** Consecutive failures counted so far (0 after a reset). */
@@ -87,10 +80,7 @@ export class ReconnectBackoff {
     const now = this.#now();
     if (now - this.#lastFailureAt >= this.resetAfterMs) this.#failures = 0;
     this.#lastFailureAt = now;
-    const n = this.#failures++;
-    // factor ** n overflows to Infinity after a long outage; Math.min turns that into maxMs.
-    const delay = Math.min(this.maxMs, this.initialMs * this.factor ** n);
-    return delay * (1 - this.jitter * this.#random());
+    return this.#delays.after(++this.#failures);
   }
 
   /** Forgets the run of failures at once. */

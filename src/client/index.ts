@@ -12,6 +12,7 @@
  * });
  */
 
+export { TokenBucket } from "../common/token-bucket.ts";
 export {
   type AuthProvider,
   basicAuth,
@@ -120,7 +121,7 @@ export {
   resourcePath,
   type Selector,
 } from "./paths.ts";
-export { Semaphore, TokenBucket } from "./rate-limit.ts";
+export { Semaphore } from "./rate-limit.ts";
 export type {
   ApiRequest,
   ClientMetrics,

@@ -6,10 +6,12 @@
  * paths resolve against the file that names them, `*-data` fields win over their file
  * counterparts, and the namespace comes from the context (else `default`).
  */
+
 import { access, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isRecord } from "../common/json.ts";
 import { type AuthProvider, basicAuth, bearerTokenAuth, noAuth, tokenFileAuth } from "./auth.ts";
 import { KubeConfigError } from "./errors.ts";
 import { type ExecClusterInfo, type ExecConfig, execAuth } from "./exec-credential.ts";
@@ -123,10 +125,6 @@ export interface ClusterConnection {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function where(file: string | undefined): string {
   return file ?? "kubeconfig";

@@ -1,6 +1,6 @@
 /**
- * Admission control for outgoing requests: a bound on requests in flight and an optional
- * client-side token bucket.
+ * Admission control for outgoing requests: a bound on requests in flight (the optional
+ * client-side `qps`/`burst` limit is a `TokenBucket` from `common/`).
  *
  * The in-flight bound protects the process and the API server from a burst of parallel calls
  * (a thousand reconciles starting at once); the token bucket is the client-go style `qps`/`burst`
@@ -76,87 +76,6 @@ export class Semaphore {
       if (next) next.grant();
       else this.#active--;
     };
-  }
-}
-
-/** Options of {@link TokenBucket}. */
-export interface TokenBucketOptions {
-  /** Sustained requests per second. */
-  qps: number;
-  /** Requests allowed at once after a quiet period; defaults to `max(1, ceil(qps))`. */
-  burst?: number;
-  /** Clock, for tests. */
-  now?: () => number;
-}
-
-/**
- * A token bucket: `burst` tokens, refilled at `qps` per second; each request takes one.
- * Waiters are served in order, each scheduled for the time its token becomes available.
- *
- * @example
- * const bucket = new TokenBucket({ qps: 50, burst: 100 });
- * await bucket.take(signal); // resolves immediately while tokens remain
- */
-export class TokenBucket {
-  readonly qps: number;
-  readonly burst: number;
-  readonly #now: () => number;
-  #tokens: number;
-  #updatedAt: number;
-
-  constructor(options: TokenBucketOptions) {
-    if (!(options.qps > 0)) throw new RangeError(`qps must be positive, got ${options.qps}`);
-    this.qps = options.qps;
-    this.burst = Math.max(1, Math.floor(options.burst ?? Math.ceil(options.qps)));
-    this.#now = options.now ?? (() => performance.now());
-    this.#tokens = this.burst;
-    this.#updatedAt = this.#now();
-  }
-
-  /**
-   * Reserves a token and returns how many milliseconds to wait before using it (0 when one is
-   * available). Tokens may go negative: that is the queue of reservations.
-   */
-  reserve(): number {
-    const now = this.#now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.qps);
-    this.#updatedAt = now;
-    this.#tokens -= 1;
-    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.qps) * 1000;
-  }
-
-  /** Takes a token only when one is available now; false (and nothing taken) otherwise. */
-  tryTake(): boolean {
-    const now = this.#now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.qps);
-    this.#updatedAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  /** Gives back a reservation that was not used (the caller gave up while waiting). */
-  #cancel(): void {
-    this.#tokens = Math.min(this.burst, this.#tokens + 1);
-  }
-
-  /** Waits until a token is available. */
-  async take(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw abortReason(signal);
-    const waitMs = this.reserve();
-    if (waitMs <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, waitMs);
-      const onAbort = () => {
-        clearTimeout(timer);
-        this.#cancel();
-        reject(abortReason(signal!));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { promisify } from "node:util";
 import { gunzip as gunzipCallback } from "node:zlib";
+import { TokenBucket } from "../common/token-bucket.ts";
 import type { Connection, SendResult } from "./connection.ts";
 import {
   ConnectionError,
@@ -27,7 +28,7 @@ import {
   UnauthorizedError,
 } from "./errors.ts";
 import { type QueryValue, queryString } from "./paths.ts";
-import { Semaphore, sleep, TokenBucket } from "./rate-limit.ts";
+import { Semaphore, sleep } from "./rate-limit.ts";
 
 const gunzip = promisify(gunzipCallback);
 

@@ -57,30 +57,6 @@ function stableStringify(value: unknown): string {
 }
 
 /**
- * True when two JSON values are equal, ignoring key order and keys whose value is `undefined`
- * (what {@link stableHash} treats as the same), without building strings.
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  let count = 0;
-  for (const key in left) {
-    if (left[key] === undefined) continue;
-    if (!jsonEqual(left[key], right[key])) return false;
-    count++;
-  }
-  for (const key in right) if (right[key] !== undefined) count--;
-  return count === 0;
-}
-
-/**
  * What Operon last applied to each child and what the server made of it. When the desired state
  * is unchanged and the live object is still the one the server returned for that apply, the
  * child is up to date even if the server spelled a value differently.

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeClient } from "../client/client.ts";
-import { TokenBucket } from "../client/rate-limit.ts";
+import { TokenBucket } from "../common/token-bucket.ts";
 import type { KubeObject } from "../resources/object.ts";
 
 const EventType = {

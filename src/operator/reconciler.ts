@@ -38,7 +38,7 @@ import {
 import type { AppliedMemory } from "./drift.ts";
 import type { EventRecorder } from "./events.ts";
 import { CleanupProgress, finalizerStep, setFinalizer } from "./finalizer.ts";
-import { isControlledBy } from "./ownership.ts";
+import { isControlledBy, parentUidLabel } from "./ownership.ts";
 import { buildFinalizeRequest, buildSyncRequest, type Snapshot } from "./request.ts";
 import { desiredStatus, type SyncedState, statusDiffers, writeStatus } from "./status.ts";
 
@@ -280,7 +280,7 @@ export class ParentReconciler {
     const children: Record<string, KubeObject[]> = {};
     for (const [group, store] of this.#options.sources.children) {
       const byOwner = store.byIndex("controller", uid);
-      const byLabel = store.byIndex("label", `operon.dev/parent-uid=${uid}`);
+      const byLabel = store.byIndex("label", `${parentUidLabel}=${uid}`);
       const all = byLabel.length === 0 ? byOwner : [...new Set([...byOwner, ...byLabel])];
       children[group] = all.filter((child) => isControlledBy(child, parent));
     }

@@ -3,9 +3,9 @@
  * condition, written through the `/status` subresource only when it differs from what is there.
  */
 import type { KubeClient } from "../client/client.ts";
+import { jsonEqual } from "../common/json.ts";
 import { type Condition, formatTime } from "../resources/conditions.ts";
 import type { KubeObject } from "../resources/object.ts";
-import { jsonEqual } from "./drift.ts";
 
 /** Operon's condition on every parent. */
 export const syncedCondition = "Synced";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ExponentialDelays } from "../common/exponential.ts";
 
 /** Decides how long a key waits before it is retried, from its run of consecutive failures. */
 export interface Backoff {
@@ -33,43 +34,31 @@ export interface ExponentialBackoffOptions {
 
 /**
  * Exponential backoff per key with jitter: after the n-th consecutive failure a key waits
- * `min(maxMs, baseMs × factor^(n−1))`, shortened by up to `jitter` of itself.
- *
- * Jitter only ever shortens a delay, so `maxMs` stays a hard upper bound, and keys that failed
- * together (an API server outage) still spread out once they all reach the cap instead of
- * retrying in lockstep every `maxMs`.
+ * `min(maxMs, baseMs × factor^(n−1))`, shortened by up to `jitter` of itself (see
+ * `ExponentialDelays`).
  */
 export class ExponentialBackoff implements Backoff {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
-  readonly jitter: number;
-  #random: () => number;
+  readonly #delays: ExponentialDelays;
   #failures = new Map<string, number>();
 
   constructor(options: ExponentialBackoffOptions = {}) {
-    const { baseMs = 5, maxMs = 1_000_000, factor = 2, jitter = 0.2 } = options;
-    if (!(baseMs > 0 && Number.isFinite(baseMs)))
-      throw new RangeError(`baseMs must be a positive number, got ${baseMs}`);
-    if (!(maxMs >= baseMs && Number.isFinite(maxMs)))
-      throw new RangeError(`maxMs must be a number no smaller than baseMs, got ${maxMs}`);
-    if (!(factor >= 1 && Number.isFinite(factor)))
-      throw new RangeError(`factor must be a number >= 1, got ${factor}`);
-    if (!(jitter >= 0 && jitter < 1))
-      throw new RangeError(`jitter must be in [0, 1), got ${jitter}`);
-    this.baseMs = baseMs;
-    this.maxMs = maxMs;
-    this.factor = factor;
-    this.jitter = jitter;
-    this.#random = options.random ?? Math.random;
+    const { baseMs = 5, maxMs = 1_000_000, ...rest } = options;
+    if (!(baseMs > 0)) throw new RangeError(`baseMs must be a positive number, got ${baseMs}`);
+    this.#delays = new ExponentialDelays({ initialMs: baseMs, maxMs, ...rest });
+  }
+
+  get baseMs(): number {
+    return this.#delays.initialMs;
+  }
+
+  get maxMs(): number {
+    return this.#delays.maxMs;
   }
 
   fail(key: string): number {
     const n = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, n);
-    // Past a few hundred failures factor^(n-1) is Infinity, which Math.min turns into maxMs.
-    const delay = Math.min(this.maxMs, this.baseMs * this.factor ** (n - 1));
-    return delay * (1 - this.jitter * this.#random());
+    return this.#delays.after(n);
   }
 
   forget(key: string): void {

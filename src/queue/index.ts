@@ -4,11 +4,12 @@
  * @module
  */
 
+export { TokenBucket, type TokenBucketOptions } from "../common/token-bucket.ts";
 export { type Backoff, ExponentialBackoff, type ExponentialBackoffOptions } from "./backoff.ts";
 export { type Clock, systemClock, type Timer } from "./clock.ts";
 export { ManualClock, settle } from "./manual-clock.ts";
 export { noopMetrics, type WorkQueueMetrics } from "./metrics.ts";
-export { type RateLimiter, TokenBucket, type TokenBucketOptions } from "./rate-limiter.ts";
+export { defaultRetryLimiter, type RateLimiter } from "./rate-limiter.ts";
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_METRICS_INTERVAL_MS,

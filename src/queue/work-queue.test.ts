@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { TokenBucket } from "../common/token-bucket.ts";
 import { ExponentialBackoff } from "./backoff.ts";
 import { systemClock } from "./clock.ts";
 import { ManualClock, settle } from "./manual-clock.ts";
 import type { WorkQueueMetrics } from "./metrics.ts";
-import { TokenBucket } from "./rate-limiter.ts";
 import {
   DEFAULT_CONCURRENCY,
   type ProcessContext,

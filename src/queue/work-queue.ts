@@ -10,7 +10,7 @@ import { type Clock, MAX_TIMER_DELAY_MS, systemClock, type Timer } from "./clock
 import { DelayHeap } from "./delay-heap.ts";
 import { Fifo } from "./fifo.ts";
 import { noopMetrics, type WorkQueueMetrics } from "./metrics.ts";
-import { type RateLimiter, TokenBucket } from "./rate-limiter.ts";
+import { defaultRetryLimiter, type RateLimiter } from "./rate-limiter.ts";
 
 /**
  * Default number of keys processed at once.
@@ -83,7 +83,7 @@ export interface WorkQueueOptions {
   backoff?: Backoff;
   /**
    * Queue-wide limit on retries, on top of each key's backoff: a retry waits for the longer of
-   * the two. Default `new TokenBucket()` (10 per second, bursts of 100); `false` turns it off.
+   * the two. Default: 10 per second with bursts of 100 (`defaultRetryLimiter`); `false` turns it off.
    * Only retries (failures and {@link WorkQueue.addRateLimited}) are limited, never `add`.
    */
   rateLimiter?: RateLimiter | false;
@@ -198,7 +198,7 @@ export class WorkQueue {
     this.#process = process;
     this.#backoff = options.backoff ?? new ExponentialBackoff();
     this.#rateLimiter =
-      options.rateLimiter === false ? undefined : (options.rateLimiter ?? new TokenBucket());
+      options.rateLimiter === false ? undefined : (options.rateLimiter ?? defaultRetryLimiter());
     this.#metrics = options.metrics ?? noopMetrics;
     this.#metricsIntervalMs = metricsIntervalMs;
     this.#onError = options.onError;

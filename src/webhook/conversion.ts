@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { isRecord } from "../common/json.ts";
 import {
   type CustomResourceType,
   groupOf,
@@ -76,10 +77,6 @@ export interface ConversionDefinition {
 /** A conversion function threw, or the object cannot be converted; the message says which. */
 export class ConversionError extends Error {
   override name = "ConversionError";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

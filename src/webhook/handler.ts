@@ -10,6 +10,7 @@
  * @module
  */
 
+import { isRecord } from "../common/json.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { groupOf, type KubeObject, versionOf } from "../resources/object.ts";
 import { isDenied } from "./denied.ts";
@@ -60,10 +61,6 @@ export class AdmissionAbandoned extends Error {
     this.name = "AdmissionAbandoned";
     this.httpStatus = httpStatus;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function errorMessage(error: unknown): string {

@@ -10,7 +10,9 @@
  *
  * @module
  */
+
 import type { JsonPatchOperation } from "../client/index.ts";
+import { jsonEqual } from "../common/json.ts";
 
 export type { JsonPatchOperation };
 
@@ -46,26 +48,6 @@ export function parsePointer(pointer: string): string[] {
   if (pointer === "") return [];
   if (!pointer.startsWith("/")) throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}`);
   return pointer.slice(1).split("/").map(unescapePointerToken);
-}
-
-/**
- * Deep equality of JSON values; object members whose value is `undefined` count as absent, as
- * `JSON.stringify` treats them.
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, index) => jsonEqual(item, b[index]));
-  }
-  if (isObject(a)) {
-    if (!isObject(b)) return false;
-    const keysA = Object.keys(a).filter((key) => a[key] !== undefined);
-    const keysB = Object.keys(b).filter((key) => b[key] !== undefined);
-    if (keysA.length !== keysB.length) return false;
-    return keysA.every((key) => hasOwn(b, key) && jsonEqual(a[key], b[key]));
-  }
-  return false;
 }
 
 function diff(before: unknown, after: unknown, path: string, out: JsonPatchOperation[]): void {

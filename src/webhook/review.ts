@@ -4,7 +4,9 @@
  *
  * @module
  */
+
 import { Buffer } from "node:buffer";
+import { isRecord } from "../common/json.ts";
 import type { JsonPatchOperation } from "./json-patch.ts";
 import type {
   AdmissionOperation,
@@ -26,10 +28,6 @@ export class InvalidAdmissionReview extends Error {
 }
 
 const operations: ReadonlySet<string> = new Set(["CREATE", "UPDATE", "DELETE", "CONNECT"]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * Checks a parsed request body and returns its `request`. Throws {@link InvalidAdmissionReview}

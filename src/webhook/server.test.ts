@@ -10,7 +10,7 @@ import { createDevelopmentCertificates } from "./certificates.ts";
 import { defineConversion } from "./conversion.ts";
 import { Denied } from "./denied.ts";
 import type { WebhookMetrics } from "./metrics.ts";
-import { parseGoDuration, WebhookServer } from "./server.ts";
+import { WebhookServer } from "./server.ts";
 import type { AdmissionReview } from "./types.ts";
 import { mutatingWebhook, validatingWebhook } from "./webhook.ts";
 
@@ -365,18 +365,6 @@ describe("WebhookServer lifecycle", () => {
       /share the path \/validate--v1-configmap/,
     );
   });
-});
-
-test("parseGoDuration reads the durations the API server sends", () => {
-  assert.equal(parseGoDuration("10s"), 10_000);
-  assert.equal(parseGoDuration("1.5s"), 1_500);
-  assert.equal(parseGoDuration("998.25ms"), 998.25);
-  assert.equal(parseGoDuration("1m30s"), 90_000);
-  assert.equal(parseGoDuration("1h"), 3_600_000);
-  assert.equal(parseGoDuration("250us"), 0.25);
-  assert.equal(parseGoDuration(""), undefined);
-  assert.equal(parseGoDuration("10"), undefined);
-  assert.equal(parseGoDuration("ten seconds"), undefined);
 });
 
 describe("bad input is answered, counted, and the server keeps serving", () => {

@@ -6,9 +6,11 @@
  *
  * @module
  */
+
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { parseGoDuration } from "../common/duration.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import {
   type CertificateDirectoryOptions,
@@ -88,30 +90,6 @@ export interface WebhookServerOptions {
 export interface CloseOptions {
   /** How long running requests may take to finish before their handlers are aborted; default 10 s. */
   graceMs?: number;
-}
-
-const goDurationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/**
- * Parses a Go duration (`10s`, `1.5s`, `998.2ms`, `1m30s`) into milliseconds; undefined if malformed.
- * The API server appends the call's remaining time as `?timeout=<duration>` to every webhook call.
- */
-export function parseGoDuration(text: string): number | undefined {
-  const match = /^(?:\d+(?:\.\d*)?(?:ns|us|µs|ms|s|m|h))+$/.test(text);
-  if (!match) return undefined;
-  let total = 0;
-  for (const part of text.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * (goDurationUnits[part[2] ?? ""] ?? Number.NaN);
-  }
-  return Number.isFinite(total) ? total : undefined;
 }
 
 function statusBody(code: number, message: string): string {

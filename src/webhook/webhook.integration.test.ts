@@ -18,16 +18,14 @@ import {
 import { ConfigMap } from "../resources/core.ts";
 import { type ControlPlane, testControlPlane } from "../testkit/index.ts";
 import {
-  type AdmissionContext,
-  Denied,
   installWebhookConfigurations,
-  mutatingWebhook,
   uninstallWebhookConfigurations,
-  validatingWebhook,
-  type Webhook,
-  WebhookServer,
   webhookConfigurations,
-} from "./index.ts";
+} from "./configuration.ts";
+import { Denied } from "./denied.ts";
+import { WebhookServer } from "./server.ts";
+import type { AdmissionContext } from "./types.ts";
+import { mutatingWebhook, validatingWebhook, type Webhook } from "./webhook.ts";
 
 let plane: ControlPlane;
 let client: KubeClient;
