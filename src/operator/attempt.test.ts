@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decideNext, type ReconcileAttempt } from "./attempt.ts";
-import type { ChildOutcome } from "./child-applier.ts";
+import { type ChildOutcome, emptyChildOutcome } from "./child-applier.ts";
 
 const base: Omit<ReconcileAttempt, "next"> = {
   reconcileId: "r",
@@ -17,19 +17,7 @@ const base: Omit<ReconcileAttempt, "next"> = {
 };
 
 function children(overrides: Partial<ChildOutcome>): ChildOutcome {
-  return {
-    writes: 0,
-    actions: [],
-    created: [],
-    updated: [],
-    adopted: [],
-    deleted: [],
-    recreating: [],
-    conflicts: [],
-    failures: [],
-    waiting: [],
-    ...overrides,
-  };
+  return { ...emptyChildOutcome(), ...overrides };
 }
 
 const returned = (requestedDelayMs?: number) => ({

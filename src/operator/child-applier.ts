@@ -129,14 +129,9 @@ function keptFromEarlierParent(
  * Reconciles one parent's children. Each child is handled on its own: one failure does not stop
  * the others, and the outcome lists every failure by child.
  */
-export async function reconcileChildren(
-  parent: KubeObject,
-  desired: readonly PreparedChild[],
-  live: LiveChildren,
-  groups: ReadonlyMap<string, ChildTypeInfo>,
-  options: ChildApplierOptions,
-): Promise<ChildOutcome> {
-  const outcome: ChildOutcome = {
+/** An outcome with nothing done yet, filled in as children are written. */
+export function emptyChildOutcome(): ChildOutcome {
+  return {
     writes: 0,
     actions: [],
     created: [],
@@ -148,6 +143,16 @@ export async function reconcileChildren(
     failures: [],
     waiting: [],
   };
+}
+
+export async function reconcileChildren(
+  parent: KubeObject,
+  desired: readonly PreparedChild[],
+  live: LiveChildren,
+  groups: ReadonlyMap<string, ChildTypeInfo>,
+  options: ChildApplierOptions,
+): Promise<ChildOutcome> {
+  const outcome = emptyChildOutcome();
   const { client, fieldManager, memory, signal } = options;
   const wanted = new Set(desired.map((child) => identity(child.type, child.namespace, child.name)));
   const where = (namespace: string | undefined) => ({

@@ -14,7 +14,12 @@ import type { Logger } from "../logger.ts";
 import { formatTime } from "../resources/conditions.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { decideNext, type ReconcileAttempt, type RecordedParentEvent } from "./attempt.ts";
-import { type ChildOutcome, type LiveChildren, reconcileChildren } from "./child-applier.ts";
+import {
+  type ChildOutcome,
+  emptyChildOutcome,
+  type LiveChildren,
+  reconcileChildren,
+} from "./child-applier.ts";
 import {
   ChurnDetector,
   fingerprintInputs,
@@ -634,18 +639,7 @@ export class ParentReconciler {
    * parents), with their type's propagation policy; children kept on purpose stay.
    */
   async #deleteUnreachableChildren(snapshot: Snapshot, signal: AbortSignal): Promise<ChildOutcome> {
-    const outcome: ChildOutcome = {
-      writes: 0,
-      actions: [],
-      created: [],
-      updated: [],
-      adopted: [],
-      deleted: [],
-      recreating: [],
-      conflicts: [],
-      failures: [],
-      waiting: [],
-    };
+    const outcome = emptyChildOutcome();
     for (const [group, info] of this.#groups) {
       if (info.namespaced || info.retained) continue;
       for (const child of snapshot.children[group] ?? []) {
