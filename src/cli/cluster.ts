@@ -214,7 +214,7 @@ export const clusterUp: Command = {
             .slice(-20);
           throw new Error(`the cluster "${name}" failed to start:\n${tail.join("\n")}`);
         }
-        return existsSync(join(dir, "state.json"));
+        return (await readState(name)) !== undefined;
       },
       45 * 60_000, // the first run builds the binaries
       async () => new Error(`the cluster "${name}" did not start; see ${logPath}`),

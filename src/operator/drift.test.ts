@@ -41,3 +41,18 @@ describe("needsWrite", () => {
     assert.equal(isSubset(desired, live({ a: "normalised" })), false);
   });
 });
+
+describe("AppliedMemory", () => {
+  it("keeps nothing for a child whose deletion was seen before its write's answer", () => {
+    const memory = new AppliedMemory();
+    memory.remember("a", "h1", "1");
+    assert.equal(memory.size, 1);
+    memory.gone("a");
+    assert.equal(memory.size, 0);
+    // A create that raced the garbage collector: its answer is handled after the delete event.
+    memory.gone("b");
+    memory.remember("b", "h1", "2");
+    assert.equal(memory.size, 0);
+    assert.equal(memory.matches("b", "h1", "2"), false);
+  });
+});

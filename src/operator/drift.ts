@@ -64,8 +64,11 @@ function stableStringify(value: unknown): string {
 export class AppliedMemory {
   readonly #entries = new Map<string, { hash: string; resourceVersion: string }>();
   readonly #deleted = new Set<string>();
+  /** Children whose deletion the cache has seen: a write's answer arriving later is not kept. */
+  readonly #gone = new Set<string>();
 
   remember(uid: string, hash: string, resourceVersion: string): void {
+    if (this.#gone.has(uid)) return;
     this.#entries.set(uid, { hash, resourceVersion });
   }
 
@@ -77,6 +80,18 @@ export class AppliedMemory {
 
   forget(uid: string | undefined): void {
     if (uid) this.#entries.delete(uid);
+  }
+
+  /**
+   * The child is gone from the cache, whoever deleted it. Its entry goes, and stays gone even if
+   * the answer to a write of it (a create racing the garbage collector) is handled afterwards.
+   */
+  gone(uid: string | undefined): void {
+    if (!uid) return;
+    this.#entries.delete(uid);
+    this.#gone.add(uid);
+    // Bounded: only deletions seen moments ago can race a write's answer.
+    if (this.#gone.size > 10_000) this.#gone.delete(this.#gone.values().next().value!);
   }
 
   /** Notes that Operon deleted this object, so its deletion is recognised as Operon's own. */

@@ -207,7 +207,7 @@ export class OperatorRuntime {
       // after its parent went), takes its applied memory with it: memory follows live children.
       this.#forgetters.push(
         informer.addHandler(
-          { delete: (object) => this.memory.forget(object.metadata.uid) },
+          { delete: (object) => this.memory.gone(object.metadata.uid) },
           { name: `${operator.name}/applied-memory` },
         ),
       );

@@ -4,7 +4,7 @@
  * directory that `stop()` removes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -188,7 +188,10 @@ class LocalControlPlane implements ControlPlane {
       await this.createNodes();
       await this.waitForNodesReady();
     }
-    await writeFile(join(this.dir, "state.json"), JSON.stringify(this.state(), null, 2));
+    // Written whole, then renamed: another process polls for this file and reads it at once.
+    const statePath = join(this.dir, "state.json");
+    await writeFile(`${statePath}.tmp`, JSON.stringify(this.state(), null, 2));
+    await rename(`${statePath}.tmp`, statePath);
   }
 
   private state(): ControlPlaneState {
