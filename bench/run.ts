@@ -13,9 +13,9 @@ import { KubeClient } from "../src/client/client.ts";
 import { installCustomResources } from "../src/manager/install.ts";
 import { attachControlPlane, type ControlPlane, startControlPlane } from "../src/testkit/index.ts";
 import { parseBenchArgs, UsageError, usage } from "./args.ts";
-import { ensureGoBinary } from "./go-build.ts";
 import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
+import { ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
 import { renderReport } from "./report.ts";
 import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
 
@@ -109,18 +109,20 @@ async function main(): Promise<number> {
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
 
-  const [controllerRuntimeBinary, floorBinary] = await Promise.all([
-    contenders.some((c) => c.startsWith("controller-runtime"))
-      ? ensureGoBinary(
-          "controller-runtime-peer",
-          join(repoRoot, "bench/peers/controller-runtime"),
-          progress,
-        )
-      : undefined,
-    contenders.includes("floor")
-      ? ensureGoBinary("write-floor", join(repoRoot, "bench/floor"), progress)
-      : undefined,
-  ]);
+  // Go builds and the Cargo build run one after another: on a small machine each uses every core.
+  const controllerRuntimeBinary = contenders.some((c) => c.startsWith("controller-runtime"))
+    ? await ensureGoBinary(
+        "controller-runtime-peer",
+        join(repoRoot, "bench/peers/controller-runtime"),
+        progress,
+      )
+    : undefined;
+  const floorBinary = contenders.includes("floor")
+    ? await ensureGoBinary("write-floor", join(repoRoot, "bench/floor"), progress)
+    : undefined;
+  const kubeRsBinary = contenders.some((c) => c.startsWith("kube-rs"))
+    ? await ensureCargoBinary("kube-rs", join(repoRoot, "bench/peers/kube-rs"), progress)
+    : undefined;
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
@@ -148,7 +150,12 @@ async function main(): Promise<number> {
   try {
     plane = options.attach
       ? await attachControlPlane(options.attach)
-      : await startControlPlane({ nodes: 0 });
+      : await startControlPlane({
+          nodes: 0,
+          // The harness deletes each contender's children itself; a higher client rate lets the
+          // garbage collector finish what is left before the next contender starts.
+          controllerManagerArgs: ["--kube-api-qps=500", "--kube-api-burst=1000"],
+        });
     client = await KubeClient.fromKubeConfig({
       kubeconfig: plane.kubeconfigPath,
       fieldManager: "bench-harness",
@@ -171,6 +178,7 @@ async function main(): Promise<number> {
         operonExtraFlags,
         operonNodeFlags: options.operonNodeFlags,
         ...(controllerRuntimeBinary ? { controllerRuntimeBinary } : {}),
+        ...(kubeRsBinary ? { kubeRsBinary } : {}),
       },
       ...(floorBinary ? { floorBinary } : {}),
       progress,
