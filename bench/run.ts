@@ -6,13 +6,15 @@
  */
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { cpus, release, totalmem } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { KubeClient } from "../src/client/client.ts";
 import { installCustomResources } from "../src/manager/install.ts";
 import { attachControlPlane, type ControlPlane, startControlPlane } from "../src/testkit/index.ts";
 import { parseBenchArgs, UsageError, usage } from "./args.ts";
+import { type RunContext, renderCharts } from "./charts.ts";
 import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
 import { ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
@@ -40,9 +42,20 @@ async function operonListenerFlags(): Promise<string[]> {
   }
 }
 
+/** The machine, date and command a run was taken with, as the charts print them. */
+function runContext(): RunContext {
+  const cores = cpus();
+  return {
+    machine: `${cores[0]?.model.trim() ?? "unknown CPU"}, ${cores.length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.versions.node}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  };
+}
+
 class Results {
   readonly #path: string;
   readonly #list: ScenarioResult[] = [];
+  readonly #context = runContext();
 
   constructor(path: string) {
     this.#path = path;
@@ -67,6 +80,17 @@ class Results {
   async save(): Promise<void> {
     await mkdir(dirname(this.#path), { recursive: true });
     await writeFile(this.#path, `${JSON.stringify(this.list, null, 2)}\n`);
+    // The charts sit next to the JSON.
+    for (const [file, svg] of renderCharts(this.list, this.#context)) {
+      await writeFile(join(dirname(this.#path), file), svg);
+    }
+  }
+
+  /** The chart files written so far. */
+  get chartPaths(): string[] {
+    return [...renderCharts(this.list, this.#context).keys()].map((file) =>
+      join(dirname(this.#path), file),
+    );
   }
 }
 
@@ -213,7 +237,7 @@ async function main(): Promise<number> {
     }
     // No wait for the last namespace's garbage collection: the control plane stops here.
     progress(
-      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, logs in bench/results/logs/`,
+      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, charts in ${results.chartPaths.map((path) => relative(repoRoot, path)).join(", ")}, logs in bench/results/logs/`,
     );
     process.stdout.write(`\n${renderReport(results.list)}`);
     return 0;

@@ -52,6 +52,14 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/**
+ * The metadata-only form of any object (`meta.k8s.io/v1` `PartialObjectMetadata`): what the API
+ * server sends when a read asks for it, and what metadata-only caches hold.
+ */
+export interface PartialObjectMetadata extends KubeObject {
+  metadata: ObjectMeta;
+}
+
 /** List metadata (`metav1.ListMeta`). */
 export interface ListMeta {
   resourceVersion?: string;
