@@ -71,14 +71,21 @@ export function escapeXml(text: string): string {
     .replace(/"/g, "&quot;");
 }
 
-/** A round upper bound for an axis: 1, 2 or 5 times a power of ten, at or above `max`. */
-export function niceMax(max: number): number {
-  if (!(max > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
+/** A round tick step for an axis up to `max`: 1, 2, 2.5 or 5 times a power of ten. */
+export function niceStep(max: number, ticks = 4): number {
+  if (!(max > 0)) return 0.25;
+  const raw = max / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
   for (const step of [1, 2, 2.5, 5, 10]) {
-    if (step * power >= max) return step * power;
+    if (step * power >= raw) return step * power;
   }
   return 10 * power;
+}
+
+/** The axis's end: the first multiple of its step at or above `max`. */
+export function niceMax(max: number): number {
+  const step = niceStep(max);
+  return Math.max(step, Math.ceil(max / step - 1e-9) * step);
 }
 
 function formatValue(value: number): string {
@@ -147,22 +154,28 @@ function barPanel(
 }
 
 function axis(lines: string[], top: number, bottom: number, scale: number, unit: string): void {
-  for (let tick = 0; tick <= 4; tick++) {
-    const x = labelWidth + (tick / 4) * plotWidth;
+  const step = niceStep(scale);
+  const ticks = Math.round(scale / step);
+  for (let tick = 0; tick <= ticks; tick++) {
+    const x = labelWidth + ((tick * step) / scale) * plotWidth;
     lines.push(
-      `<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#d0d7de" stroke-width="1"/>`,
-      `<text x="${x}" y="${bottom + 14}" font-size="10" text-anchor="middle" fill="#57606a">${formatValue((tick / 4) * scale)}${tick === 4 ? ` ${unit}` : ""}</text>`,
+      `<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${bottom}" stroke="#d0d7de" stroke-width="1"/>`,
+      `<text x="${x.toFixed(1)}" y="${bottom + 14}" font-size="10" text-anchor="middle" fill="#57606a">${tickText(tick * step)}${tick === ticks ? ` ${unit}` : ""}</text>`,
     );
   }
+}
+
+function tickText(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(2)));
 }
 
 /** Steady RSS over N, one line per contender, with its slope in the legend. */
 function slopePanel(lines: string[], top: number, results: readonly ScenarioResult[]): number {
   const slopes = memorySlopes(results).filter((s) => s.points.length >= 2);
   if (slopes.length === 0) return top;
-  const height = 260;
+  const height = 240;
   const left = 70;
-  const right = width - 300;
+  const right = width - 40;
   const allN = slopes.flatMap((s) => s.points.map((p) => p.parents));
   const maxN = Math.max(...allN);
   const maxMib = niceMax(Math.max(...slopes.flatMap((s) => s.points.map((p) => p.mib))));
@@ -171,11 +184,11 @@ function slopePanel(lines: string[], top: number, results: readonly ScenarioResu
   lines.push(
     `<text x="16" y="${top + 14}" font-size="13" font-weight="bold">steady RSS across N: the slope is the memory each 1,000 parents add</text>`,
   );
-  for (let tick = 0; tick <= 4; tick++) {
-    const m = (tick / 4) * maxMib;
+  const step = niceStep(maxMib);
+  for (let m = 0; m <= maxMib + 1e-9; m += step) {
     lines.push(
-      `<line x1="${left}" y1="${py(m)}" x2="${right}" y2="${py(m)}" stroke="#d0d7de"/>`,
-      `<text x="${left - 6}" y="${py(m) + 4}" font-size="10" text-anchor="end" fill="#57606a">${m.toFixed(0)} MiB</text>`,
+      `<line x1="${left}" y1="${py(m).toFixed(1)}" x2="${right}" y2="${py(m).toFixed(1)}" stroke="#d0d7de"/>`,
+      `<text x="${left - 6}" y="${(py(m) + 4).toFixed(1)}" font-size="10" text-anchor="end" fill="#57606a">${tickText(m)} MiB</text>`,
     );
   }
   for (const n of [...new Set(allN)].sort((a, b) => a - b)) {
@@ -195,15 +208,17 @@ function slopePanel(lines: string[], top: number, results: readonly ScenarioResu
           `<circle cx="${px(p.parents).toFixed(1)}" cy="${py(p.mib).toFixed(1)}" r="3" fill="${colors[s.name]}"><title>${escapeXml(`${s.name}: ${p.mib.toFixed(0)} MiB at ${p.parents}`)}</title></circle>`,
       ),
     );
-    const y = top + 40 + index * 18;
+    const column = index % 2;
+    const y = py(0) + 56 + Math.floor(index / 2) * 18;
+    const x = left + column * 380;
     lines.push(
-      `<rect x="${right + 20}" y="${y - 10}" width="12" height="12" fill="${colors[s.name]}"/>`,
-      `<text x="${right + 38}" y="${y}" font-size="11">${escapeXml(
+      `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${colors[s.name]}"/>`,
+      `<text x="${x + 18}" y="${y}" font-size="11">${escapeXml(
         `${s.name}: ${s.mibPerThousand === null ? "—" : s.mibPerThousand.toFixed(2)} MiB / 1,000 parents`,
       )}</text>`,
     );
   });
-  return top + height + 80;
+  return py(0) + 56 + Math.ceil(slopes.length / 2) * 18;
 }
 
 /** The SVG of one scenario across every N it ran at; `undefined` when it has no figure. */

@@ -286,11 +286,13 @@ export class Harness {
     this.#deleting.push(namespace);
     const selector = parentLabel;
     try {
+      // Tens of thousands of objects take the server a while: no client deadline short of that.
+      const timeoutMs = 900_000;
       await Promise.all([
-        client.deleteCollection(ConfigMap, { namespace, labelSelector: selector }),
-        client.deleteCollection(Secret, { namespace, labelSelector: selector }),
+        client.deleteCollection(ConfigMap, { namespace, labelSelector: selector, timeoutMs }),
+        client.deleteCollection(Secret, { namespace, labelSelector: selector, timeoutMs }),
       ]);
-      await client.deleteCollection(BenchParent, { namespace });
+      await client.deleteCollection(BenchParent, { namespace, timeoutMs });
     } catch (error) {
       this.env.progress(`  cleanup of ${namespace}: ${(error as Error).message.split("\n")[0]}`);
     }
