@@ -207,7 +207,7 @@ async function main(): Promise<number> {
       ...(floorBinary ? { floorBinary } : {}),
       progress,
     });
-    const results = new Results(join(repoRoot, options.out));
+    const results = new Results(resolve(repoRoot, options.out));
 
     for (const parents of options.parents) {
       for (const name of contenders) {
