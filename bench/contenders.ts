@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { operatorNodeFlags } from "../src/manifests/deployment.ts";
+import { operatorEnvironment, operatorNodeFlags } from "../src/manifests/deployment.ts";
 import type { ContenderName } from "./types.ts";
 
 /** Operon's default `concurrency` (parents synced at once; see `OperatorDeclaration`). */
@@ -113,13 +113,19 @@ export function launchPlan(
           ...context.operonExtraFlags,
         ],
         env: {
+          // As the image runs it.
+          ...operatorEnvironment,
           ...expect,
           ...(matched ? { BENCH_CONCURRENCY: String(concurrency) } : {}),
         },
         concurrency,
         version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree)`,
         settings: [
-          `node ${[...operatorNodeFlags, ...(context.operonNodeFlags ?? [])].join(" ")} (the image's flags)`,
+          `node ${[...operatorNodeFlags, ...(context.operonNodeFlags ?? [])].join(" ")} and ${Object.entries(
+            operatorEnvironment,
+          )
+            .map(([name, value]) => `${name}=${value}`)
+            .join(" ")} (as the image runs it)`,
           "--log-format json",
           ...(matched ? [`concurrency ${concurrency} (controller-runtime's default)`] : []),
         ].join("; "),
