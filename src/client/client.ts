@@ -368,6 +368,13 @@ export class KubeClient {
     name: string,
     options: GetOptions & { metadataOnly: true },
   ): Promise<PartialObjectMetadata>;
+  /**
+   * Reads one object (whole; see the overload above for its metadata only).
+   *
+   * @example
+   * const cm = await client.get(ConfigMap, "settings", { namespace: "prod" });
+   * const meta = await client.get(ConfigMap, "settings", { namespace: "prod", metadataOnly: true });
+   */
   get<T extends KubeObject>(type: ResourceType<T>, name: string, options?: GetOptions): Promise<T>;
   async get<T extends KubeObject>(
     type: ResourceType<T>,
@@ -408,6 +415,13 @@ export class KubeClient {
     type: ResourceType<T>,
     options: ListOptions & { metadataOnly: true },
   ): Promise<KubeList<PartialObjectMetadata>>;
+  /**
+   * Lists one page of whole objects (see the overload above for metadata only).
+   *
+   * @example
+   * const all = await client.list(ConfigMap, { namespace: "ns" });
+   * const names = await client.list(ConfigMap, { namespace: "ns", metadataOnly: true });
+   */
   list<T extends KubeObject>(type: ResourceType<T>, options?: ListOptions): Promise<KubeList<T>>;
   async list<T extends KubeObject>(
     type: ResourceType<T>,
@@ -515,6 +529,13 @@ export class KubeClient {
     type: ResourceType<T>,
     options: WatchOptions & { metadataOnly: true },
   ): Promise<WatchStream<PartialObjectMetadata>>;
+  /**
+   * Watches whole objects (see the overload above for metadata only).
+   *
+   * @example
+   * const watch = await client.watch(ConfigMap, { namespace: "ns", metadataOnly: true, signal });
+   * for await (const event of watch) if (event.type === "ADDED") console.log(event.object.kind); // PartialObjectMetadata
+   */
   watch<T extends KubeObject>(
     type: ResourceType<T>,
     options?: WatchOptions,

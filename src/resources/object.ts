@@ -57,6 +57,7 @@ export interface KubeObject {
  * server sends when a read asks for it, and what metadata-only caches hold.
  */
 export interface PartialObjectMetadata extends KubeObject {
+  /** The object's metadata, as whole as the object's own. */
   metadata: ObjectMeta;
 }
 
