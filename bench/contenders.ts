@@ -99,11 +99,11 @@ export function launchPlan(
       return {
         command: context.nodePath,
         args: [
-          // As the image `operon generate` writes runs it.
+          // As the image `operon generate` writes runs it: Operon's JavaScript build, the
+          // operator's own module in TypeScript.
           ...operatorNodeFlags,
           ...(context.operonNodeFlags ?? []),
-          "--conditions=operon-source",
-          "src/cli/main.ts",
+          join(context.repoRoot, "dist", "cli", "main.js"),
           "run",
           "bench/operon-operator.ts",
           "--kubeconfig",
@@ -113,13 +113,15 @@ export function launchPlan(
           ...context.operonExtraFlags,
         ],
         env: {
-          // As the image runs it.
+          // As the image runs it; and not the npm scripts' `--conditions=operon-source`, which
+          // would load Operon's TypeScript sources beside its build.
+          NODE_OPTIONS: "",
           ...operatorEnvironment,
           ...expect,
           ...(matched ? { BENCH_CONCURRENCY: String(concurrency) } : {}),
         },
         concurrency,
-        version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree)`,
+        version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree, built)`,
         settings: [
           `node ${[...operatorNodeFlags, ...(context.operonNodeFlags ?? [])].join(" ")} and ${Object.entries(
             operatorEnvironment,

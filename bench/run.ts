@@ -17,7 +17,7 @@ import { parseBenchArgs, UsageError, usage } from "./args.ts";
 import { type RunContext, renderCharts } from "./charts.ts";
 import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
-import { ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
+import { buildOperon, ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
 import { renderReport } from "./report.ts";
 import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
 
@@ -147,6 +147,7 @@ async function main(): Promise<number> {
   const kubeRsBinary = contenders.some((c) => c.startsWith("kube-rs"))
     ? await ensureCargoBinary("kube-rs", join(repoRoot, "bench/peers/kube-rs"), progress)
     : undefined;
+  if (contenders.some((c) => c.startsWith("operon"))) await buildOperon(repoRoot, progress);
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
