@@ -3,6 +3,9 @@
  * them, the command line, /proc parsing and the report. The benchmark itself does not run here.
  */
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseBenchArgs, UsageError } from "./args.ts";
 import { renderChart } from "./charts.ts";
@@ -17,6 +20,7 @@ import {
   requestKey,
   subtractCounts,
 } from "./metrics.ts";
+import { sourceHash } from "./peer-build.ts";
 import { cpuSecondsFromStat, statusBytes } from "./proc.ts";
 import {
   checkGoals,
@@ -150,6 +154,29 @@ describe("apiserver_request_total", () => {
       requestKey({ verb: "DELETE", resource: "x", subresource: "", scope: "cluster" }),
       "DELETECOLLECTION x",
     );
+  });
+});
+
+describe("peer builds", () => {
+  test("a Cargo package's hash covers its sources and lock file, not its target directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bench-hash-"));
+    try {
+      const cargo = /\.rs$|^Cargo\.(toml|lock)$/;
+      await mkdir(join(dir, "src"));
+      await mkdir(join(dir, "target", "release"), { recursive: true });
+      await writeFile(join(dir, "Cargo.toml"), '[package]\nname = "x"\n');
+      await writeFile(join(dir, "Cargo.lock"), "version = 4\n");
+      await writeFile(join(dir, "src", "main.rs"), "fn main() {}\n");
+      const first = await sourceHash(dir, "cargo 1.95.0", cargo);
+      await writeFile(join(dir, "target", "release", "x.rs"), "// build output\n");
+      await writeFile(join(dir, "README.md"), "not a source\n");
+      assert.equal(await sourceHash(dir, "cargo 1.95.0", cargo), first);
+      assert.notEqual(await sourceHash(dir, "cargo 1.96.0", cargo), first, "toolchain");
+      await writeFile(join(dir, "Cargo.lock"), "version = 4\n# kube 5.0.1\n");
+      assert.notEqual(await sourceHash(dir, "cargo 1.95.0", cargo), first, "lock file");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
