@@ -98,13 +98,33 @@ const plotWidth = width - labelWidth - 110;
 const barHeight = 18;
 const barGap = 6;
 
+/** Splits a long line at spaces into lines of at most `width` characters. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function header(lines: string[], title: string, context: RunContext): number {
   lines.push(
     `<text x="16" y="28" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="16" y="48" font-size="11" fill="#57606a">${escapeXml(`${context.date} · ${context.machine}`)}</text>`,
-    `<text x="16" y="64" font-size="11" fill="#57606a">${escapeXml(`$ ${context.command}`)}</text>`,
   );
-  return 84;
+  let y = 64;
+  for (const line of wrap(`$ ${context.command}`, 130)) {
+    lines.push(`<text x="16" y="${y}" font-size="11" fill="#57606a">${escapeXml(line)}</text>`);
+    y += 15;
+  }
+  return y + 5;
 }
 
 /** Horizontal bars, one per contender, for one N; returns the y below the panel. */
@@ -228,7 +248,15 @@ export function renderChart(
   context: RunContext,
 ): string | undefined {
   const metric = metrics[scenario];
-  const runs = results.filter((r) => r.scenario === scenario && r.contenders.length > 0);
+  // The floor keeps no cache: it has no memory figure to draw.
+  const runs = results
+    .filter((r) => r.scenario === scenario)
+    .map((r) =>
+      scenario === "memory"
+        ? { ...r, contenders: r.contenders.filter((c) => c.name !== "floor") }
+        : r,
+    )
+    .filter((r) => r.contenders.length > 0);
   if (runs.length === 0) return undefined;
   const body: string[] = [];
   let y = header(body, metric.title, context);
