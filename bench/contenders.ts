@@ -39,6 +39,8 @@ export interface LaunchContext {
   operonNodeFlags?: readonly string[];
   controllerRuntimeBinary?: string;
   kubeRsBinary?: string;
+  /** Operon's JavaScript build and the benchmark's operator module beside it. */
+  operonBuild?: { cli: string; operatorModule: string };
   /** Parents to report BENCH_READY after (restart scenario). */
   expectParents?: number;
 }
@@ -96,6 +98,7 @@ export function launchPlan(
     case "operon":
     case "operon-matched": {
       const concurrency = matched ? controllerRuntimeDefaultConcurrency : operonDefaultConcurrency;
+      if (!context.operonBuild) throw new Error("Operon is not built");
       return {
         command: context.nodePath,
         args: [
@@ -103,9 +106,9 @@ export function launchPlan(
           // operator's own module in TypeScript.
           ...operatorNodeFlags,
           ...(context.operonNodeFlags ?? []),
-          join(context.repoRoot, "dist", "cli", "main.js"),
+          context.operonBuild.cli,
           "run",
-          "bench/operon-operator.ts",
+          context.operonBuild.operatorModule,
           "--kubeconfig",
           context.kubeconfig,
           "--log-format",

@@ -7,7 +7,7 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -212,26 +212,64 @@ export async function ensureCargoBinary(
   );
 }
 
+/** Where {@link buildOperon} puts Operon's build and the benchmark's operator module. */
+export interface OperonBuild {
+  /** `dist/cli/main.js` of the build: the `operon` command. */
+  cli: string;
+  /** The benchmark's operator module beside the build, importing `kube-operon` from it. */
+  operatorModule: string;
+}
+
 /**
- * Builds Operon itself to JavaScript (`tsc -p tsconfig.build.json` into `dist/`, as `npm run
- * build` does), so that the benchmark runs it as the operator image does. Always rebuilt: it takes
- * seconds, and a stale `dist/` would measure other code than the tree's.
+ * Builds Operon to JavaScript as `npm run build` does (`tsc -p tsconfig.build.json`), so that the
+ * benchmark runs it as the operator image does: a package directory in the cache
+ * (`<cache>/operon-build/`) with Operon's `package.json`, the build in `dist/`, the repository's
+ * `node_modules` linked, and the benchmark's operator files (which import `kube-operon`, resolved
+ * to that `dist/`). Not the repository's own `dist/`: type checks there would then read the
+ * build's declarations instead of the sources. Always rebuilt: it takes seconds, and a stale
+ * build would measure other code than the tree's.
  */
 export async function buildOperon(
   repoRoot: string,
   progress: (line: string) => void,
-): Promise<void> {
+): Promise<OperonBuild> {
   progress("building Operon to JavaScript (tsc -p tsconfig.build.json, as npm run build)...");
   const started = Date.now();
+  const root = join(benchCacheDir(), "operon-build");
+  await rm(root, { recursive: true, force: true });
+  await mkdir(join(root, "bench"), { recursive: true });
   const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
   try {
-    await run(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
-      cwd: repoRoot,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      process.execPath,
+      [
+        tsc,
+        "-p",
+        "tsconfig.build.json",
+        "--outDir",
+        join(root, "dist"),
+        "--declaration",
+        "false",
+        "--sourceMap",
+        "false",
+      ],
+      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+    );
   } catch (error) {
     const output = (error as { stdout?: string }).stdout ?? "";
     throw new Error(`the build of Operon failed:\n${output.slice(0, 2000)}`);
   }
-  progress(`built Operon in ${Math.round((Date.now() - started) / 1000)} s`);
+  await copyFile(join(repoRoot, "package.json"), join(root, "package.json"));
+  await symlink(join(repoRoot, "node_modules"), join(root, "node_modules"), "dir");
+  for (const file of operatorFiles) {
+    await copyFile(join(repoRoot, "bench", file), join(root, "bench", file));
+  }
+  progress(`built Operon in ${Math.round((Date.now() - started) / 1000)} s: ${root}`);
+  return {
+    cli: join(root, "dist", "cli", "main.js"),
+    operatorModule: join(root, "bench", "operon-operator.ts"),
+  };
 }
+
+/** The benchmark's operator module and what it imports. */
+const operatorFiles = ["operon-operator.ts", "model.ts", "ready-marker.ts"];

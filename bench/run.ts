@@ -147,7 +147,9 @@ async function main(): Promise<number> {
   const kubeRsBinary = contenders.some((c) => c.startsWith("kube-rs"))
     ? await ensureCargoBinary("kube-rs", join(repoRoot, "bench/peers/kube-rs"), progress)
     : undefined;
-  if (contenders.some((c) => c.startsWith("operon"))) await buildOperon(repoRoot, progress);
+  const operonBuild = contenders.some((c) => c.startsWith("operon"))
+    ? await buildOperon(repoRoot, progress)
+    : undefined;
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
@@ -204,6 +206,7 @@ async function main(): Promise<number> {
         operonNodeFlags: options.operonNodeFlags,
         ...(controllerRuntimeBinary ? { controllerRuntimeBinary } : {}),
         ...(kubeRsBinary ? { kubeRsBinary } : {}),
+        ...(operonBuild ? { operonBuild } : {}),
       },
       ...(floorBinary ? { floorBinary } : {}),
       progress,
