@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, release, totalmem } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { KubeClient } from "../src/client/client.ts";
@@ -82,15 +82,19 @@ class Results {
     await writeFile(this.#path, `${JSON.stringify(this.list, null, 2)}\n`);
     // The charts sit next to the JSON.
     for (const [file, svg] of renderCharts(this.list, this.#context)) {
-      await writeFile(join(dirname(this.#path), file), svg);
+      await writeFile(this.#chartPath(file), svg);
     }
+  }
+
+  /** `converge.svg` beside `latest.json`; `10k-converge.svg` beside `10k.json`. */
+  #chartPath(file: string): string {
+    const base = basename(this.#path, ".json");
+    return join(dirname(this.#path), base === "latest" ? file : `${base}-${file}`);
   }
 
   /** The chart files written so far. */
   get chartPaths(): string[] {
-    return [...renderCharts(this.list, this.#context).keys()].map((file) =>
-      join(dirname(this.#path), file),
-    );
+    return [...renderCharts(this.list, this.#context).keys()].map((file) => this.#chartPath(file));
   }
 }
 
