@@ -214,7 +214,7 @@ export async function ensureCargoBinary(
 
 /** Where {@link buildOperon} puts Operon's build and the benchmark's operator module. */
 export interface OperonBuild {
-  /** `dist/cli/main.js` of the build: the `operon` command. */
+  /** `dist/cli/bin.js` of the build: the `operon` command, as the published package runs it. */
   cli: string;
   /** The benchmark's operator module beside the build, importing `kube-operon` from it. */
   operatorModule: string;
@@ -266,7 +266,7 @@ export async function buildOperon(
   }
   progress(`built Operon in ${Math.round((Date.now() - started) / 1000)} s: ${root}`);
   return {
-    cli: join(root, "dist", "cli", "main.js"),
+    cli: join(root, "dist", "cli", "bin.js"),
     operatorModule: join(root, "bench", "operon-operator.ts"),
   };
 }
