@@ -13,6 +13,11 @@ export interface BenchOptions {
   churnFraction: number;
   /** Requests the floor keeps in flight. */
   floorConcurrency: number;
+  /**
+   * The most requests per second (any resource, watches aside) the API server may be serving
+   * when a contender starts; the harness waits for it, and refuses the figures after ten minutes.
+   */
+  maxBackgroundRps: number;
   /** Where the JSON goes. */
   out: string;
   /** Use the control plane another process started in this directory (debugging the harness). */
@@ -26,6 +31,7 @@ export const defaults = {
   idleSeconds: 60,
   churnFraction: 0.1,
   floorConcurrency: 64,
+  maxBackgroundRps: 5,
   out: "bench/results/latest.json",
 } as const;
 
@@ -37,6 +43,8 @@ export const usage = `Usage: node --conditions=operon-source bench/run.ts [optio
   --idle-seconds S     length of the idle window (default ${defaults.idleSeconds})
   --churn-fraction F   share of parents churn changes (default ${defaults.churnFraction})
   --floor-concurrency C  requests the floor keeps in flight (default ${defaults.floorConcurrency})
+  --max-background-rps R  most requests/s the API server may serve when a contender starts
+                       (default ${defaults.maxBackgroundRps}); figures over more are refused
   --out FILE           results JSON (default ${defaults.out})
   --operon-node-flags=FLAGS  extra node flags for the Operon processes, for profiling, e.g.
                        --operon-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -95,6 +103,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       "idle-seconds": { type: "string" },
       "churn-fraction": { type: "string" },
       "floor-concurrency": { type: "string" },
+      "max-background-rps": { type: "string" },
       out: { type: "string" },
       attach: { type: "string" },
       "operon-node-flags": { type: "string" },
@@ -124,6 +133,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     churnFraction,
     floorConcurrency: Math.round(
       positive("floor-concurrency", values["floor-concurrency"], defaults.floorConcurrency),
+    ),
+    maxBackgroundRps: positive(
+      "max-background-rps",
+      values["max-background-rps"],
+      defaults.maxBackgroundRps,
     ),
     out: values.out ?? defaults.out,
     ...(values.attach ? { attach: values.attach } : {}),

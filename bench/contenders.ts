@@ -1,20 +1,32 @@
 /**
- * How each contender is started. Operon runs through `operon run`, the controller-runtime peer and
- * the floor are Go binaries built into the cache outside the repository.
+ * How each contender is started. Operon runs through `operon run`; the controller-runtime peer,
+ * the kube-rs peer and the floor are binaries built into the cache outside the repository; the
+ * client-node peer runs on the project's Node without loading Operon.
  */
-import { operatorNodeFlags } from "../src/manifests/deployment.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { operatorEnvironment, operatorNodeFlags } from "../src/manifests/deployment.ts";
 import type { ContenderName } from "./types.ts";
 
 /** Operon's default `concurrency` (parents synced at once; see `OperatorDeclaration`). */
 export const operonDefaultConcurrency = 8;
 /** controller-runtime's default `MaxConcurrentReconciles`. */
 export const controllerRuntimeDefaultConcurrency = 1;
+/** kube-rs's default `controller::Config::concurrency`: 0, unbounded. */
+export const kubeRsDefaultConcurrency = 0;
+/** The client-node peer's default: one worker drains its queue. */
+export const clientNodeDefaultConcurrency = 1;
 
 export interface LaunchPlan {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Parents reconciled at once; 0 for unbounded. */
   concurrency: number;
+  /** The framework and its version. */
+  version: string;
+  /** What differs from the contender's defaults. */
+  settings: string;
 }
 
 export interface LaunchContext {
@@ -26,8 +38,51 @@ export interface LaunchContext {
   /** Extra Node flags for the Operon processes (profiling). */
   operonNodeFlags?: readonly string[];
   controllerRuntimeBinary?: string;
+  kubeRsBinary?: string;
+  /** Operon's JavaScript build and the benchmark's operator module beside it. */
+  operonBuild?: { cli: string; operatorModule: string };
   /** Parents to report BENCH_READY after (restart scenario). */
   expectParents?: number;
+}
+
+const versions = new Map<string, string>();
+
+/** The version of a dependency, read from the file that pins it. */
+export function pinnedVersion(
+  repoRoot: string,
+  what: "operon" | "controller-runtime" | "kube" | "client-node",
+): string {
+  const cached = versions.get(what);
+  if (cached) return cached;
+  let found = "?";
+  try {
+    switch (what) {
+      case "operon":
+        found = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version;
+        break;
+      case "controller-runtime":
+        found =
+          /sigs\.k8s\.io\/controller-runtime (v\S+)/.exec(
+            readFileSync(join(repoRoot, "bench/peers/controller-runtime/go.mod"), "utf8"),
+          )?.[1] ?? "?";
+        break;
+      case "kube":
+        found =
+          /name = "kube"\nversion = "([^"]+)"/.exec(
+            readFileSync(join(repoRoot, "bench/peers/kube-rs/Cargo.lock"), "utf8"),
+          )?.[1] ?? "?";
+        break;
+      case "client-node":
+        found = JSON.parse(
+          readFileSync(join(repoRoot, "node_modules/@kubernetes/client-node/package.json"), "utf8"),
+        ).version;
+        break;
+    }
+  } catch {
+    // unknown: reported as "?"
+  }
+  versions.set(what, found);
+  return found;
 }
 
 /** The command line of an operator contender (not the floor, which runs per job). */
@@ -38,21 +93,22 @@ export function launchPlan(
   const expect: Record<string, string> = context.expectParents
     ? { BENCH_EXPECT_PARENTS: String(context.expectParents) }
     : {};
+  const matched = name.endsWith("-matched");
   switch (name) {
     case "operon":
     case "operon-matched": {
-      const concurrency =
-        name === "operon" ? operonDefaultConcurrency : controllerRuntimeDefaultConcurrency;
+      const concurrency = matched ? controllerRuntimeDefaultConcurrency : operonDefaultConcurrency;
+      if (!context.operonBuild) throw new Error("Operon is not built");
       return {
         command: context.nodePath,
         args: [
-          // As the image `operon generate` writes runs it.
+          // As the image `operon generate` writes runs it: Operon's JavaScript build, the
+          // operator's own module in TypeScript.
           ...operatorNodeFlags,
           ...(context.operonNodeFlags ?? []),
-          "--conditions=operon-source",
-          "src/cli/main.ts",
+          context.operonBuild.cli,
           "run",
-          "bench/operon-operator.ts",
+          context.operonBuild.operatorModule,
           "--kubeconfig",
           context.kubeconfig,
           "--log-format",
@@ -60,17 +116,30 @@ export function launchPlan(
           ...context.operonExtraFlags,
         ],
         env: {
+          // As the image runs it; and not the npm scripts' `--conditions=operon-source`, which
+          // would load Operon's TypeScript sources beside its build.
+          NODE_OPTIONS: "",
+          ...operatorEnvironment,
           ...expect,
-          ...(name === "operon-matched" ? { BENCH_CONCURRENCY: String(concurrency) } : {}),
+          ...(matched ? { BENCH_CONCURRENCY: String(concurrency) } : {}),
         },
         concurrency,
+        version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree, built)`,
+        settings: [
+          `node ${[...operatorNodeFlags, ...(context.operonNodeFlags ?? [])].join(" ")} and ${Object.entries(
+            operatorEnvironment,
+          )
+            .map(([name, value]) => `${name}=${value}`)
+            .join(" ")} (as the image runs it)`,
+          "--log-format json",
+          ...(matched ? [`concurrency ${concurrency} (controller-runtime's default)`] : []),
+        ].join("; "),
       };
     }
     case "controller-runtime":
     case "controller-runtime-matched": {
       if (!context.controllerRuntimeBinary)
         throw new Error("the controller-runtime peer is not built");
-      const matched = name === "controller-runtime-matched";
       return {
         command: context.controllerRuntimeBinary,
         args: [],
@@ -88,6 +157,45 @@ export function launchPlan(
             : {}),
         },
         concurrency: matched ? operonDefaultConcurrency : controllerRuntimeDefaultConcurrency,
+        version: `controller-runtime ${pinnedVersion(context.repoRoot, "controller-runtime")}`,
+        settings: matched
+          ? `MaxConcurrentReconciles ${operonDefaultConcurrency}; QPS -1 (no client-side limit, as its default)`
+          : "defaults",
+      };
+    }
+    case "kube-rs":
+    case "kube-rs-matched": {
+      if (!context.kubeRsBinary) throw new Error("the kube-rs peer is not built");
+      return {
+        command: context.kubeRsBinary,
+        args: [],
+        env: {
+          KUBECONFIG: context.kubeconfig,
+          ...expect,
+          ...(matched ? { BENCH_CONCURRENCY: String(operonDefaultConcurrency) } : {}),
+        },
+        concurrency: matched ? operonDefaultConcurrency : kubeRsDefaultConcurrency,
+        version: `kube ${pinnedVersion(context.repoRoot, "kube")}`,
+        settings: matched
+          ? `controller::Config::concurrency(${operonDefaultConcurrency})`
+          : "defaults (concurrency unbounded)",
+      };
+    }
+    case "client-node":
+    case "client-node-matched": {
+      return {
+        command: context.nodePath,
+        args: ["bench/peers/client-node/operator.ts"],
+        env: {
+          KUBECONFIG: context.kubeconfig,
+          ...expect,
+          ...(matched ? { BENCH_CONCURRENCY: String(operonDefaultConcurrency) } : {}),
+        },
+        concurrency: matched ? operonDefaultConcurrency : clientNodeDefaultConcurrency,
+        version: `@kubernetes/client-node ${pinnedVersion(context.repoRoot, "client-node")}`,
+        settings: matched
+          ? `${operonDefaultConcurrency} queue workers; Node's defaults`
+          : "1 queue worker; Node's defaults",
       };
     }
   }

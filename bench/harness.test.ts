@@ -3,8 +3,13 @@
  * them, the command line, /proc parsing and the report. The benchmark itself does not run here.
  */
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseBenchArgs, UsageError } from "./args.ts";
+import { renderChart } from "./charts.ts";
+import { backgroundRate } from "./harness.ts";
 import {
   addCounts,
   countWrites,
@@ -15,8 +20,17 @@ import {
   requestKey,
   subtractCounts,
 } from "./metrics.ts";
+import { sourceHash } from "./peer-build.ts";
 import { cpuSecondsFromStat, statusBytes } from "./proc.ts";
-import { checkGoals, ratio, renderReport, renderScenario } from "./report.ts";
+import {
+  checkGoals,
+  memorySlopes,
+  ratio,
+  renderContenders,
+  renderReport,
+  renderScenario,
+  slope,
+} from "./report.ts";
 import type { ContenderResult, ScenarioResult } from "./types.ts";
 
 const scrape = (lines: string[]) =>
@@ -143,6 +157,47 @@ describe("apiserver_request_total", () => {
   });
 });
 
+describe("peer builds", () => {
+  test("a Cargo package's hash covers its sources and lock file, not its target directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bench-hash-"));
+    try {
+      const cargo = /\.rs$|^Cargo\.(toml|lock)$/;
+      await mkdir(join(dir, "src"));
+      await mkdir(join(dir, "target", "release"), { recursive: true });
+      await writeFile(join(dir, "Cargo.toml"), '[package]\nname = "x"\n');
+      await writeFile(join(dir, "Cargo.lock"), "version = 4\n");
+      await writeFile(join(dir, "src", "main.rs"), "fn main() {}\n");
+      const first = await sourceHash(dir, "cargo 1.95.0", cargo);
+      await writeFile(join(dir, "target", "release", "x.rs"), "// build output\n");
+      await writeFile(join(dir, "README.md"), "not a source\n");
+      assert.equal(await sourceHash(dir, "cargo 1.95.0", cargo), first);
+      assert.notEqual(await sourceHash(dir, "cargo 1.96.0", cargo), first, "toolchain");
+      await writeFile(join(dir, "Cargo.lock"), "version = 4\n# kube 5.0.1\n");
+      assert.notEqual(await sourceHash(dir, "cargo 1.95.0", cargo), first, "lock file");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("background traffic", () => {
+  test("the rate counts every resource's requests but watches, per second of the window", () => {
+    const at = (gets: number, leases: number, watches: number) =>
+      parseRequestTotals(
+        scrape([
+          line({ verb: "GET", resource: "configmaps", code: "404" }, gets),
+          line({ verb: "PUT", resource: "leases", group: "coordination.k8s.io" }, leases),
+          line({ verb: "WATCH", resource: "secrets" }, watches),
+          line({ verb: "GET", resource: "" }, gets * 10),
+        ]),
+      );
+    const samples = [at(100, 5, 1), at(130, 5, 3), at(160, 6, 9), at(190, 6, 9)];
+    assert.equal(backgroundRate(samples), (90 + 1) / 3);
+    assert.equal(backgroundRate([at(1, 1, 1), at(1, 1, 50)]), 0, "watches ending are not traffic");
+    assert.equal(backgroundRate(samples.slice(0, 1)), 0);
+  });
+});
+
 describe("/proc", () => {
   test("CPU seconds come from utime + stime, also for a command with spaces", () => {
     const stat =
@@ -166,9 +221,14 @@ describe("command line", () => {
       "operon-matched",
       "controller-runtime",
       "controller-runtime-matched",
+      "kube-rs",
+      "kube-rs-matched",
+      "client-node",
+      "client-node-matched",
       "floor",
     ]);
     assert.deepEqual(options.parents, [1000]);
+    assert.equal(options.maxBackgroundRps, 5);
     assert.equal(options.idleSeconds, 60);
   });
 
@@ -287,6 +347,114 @@ describe("report", () => {
     );
     assert.equal(byGoal.get("idle at N = 1,000: operon makes zero writes"), true);
     assert.equal(byGoal.get("idle at N = 1,000: operon-matched makes zero writes"), false);
+  });
+
+  test("goals compare Operon with every peer at the same concurrency", () => {
+    const goals = checkGoals([
+      {
+        scenario: "churn",
+        parents: 1000,
+        contenders: [
+          contender("operon", { wallSeconds: 1 }),
+          contender("kube-rs-matched", { wallSeconds: 0.5 }),
+          contender("client-node-matched", { wallSeconds: 3 }),
+        ],
+      },
+    ]);
+    const byGoal = new Map(goals.map((g) => [g.goal, g.met]));
+    assert.equal(
+      byGoal.get("churn at N = 1,000: operon faster than kube-rs-matched (same concurrency)"),
+      false,
+    );
+    assert.equal(
+      byGoal.get("churn at N = 1,000: operon faster than client-node-matched (same concurrency)"),
+      true,
+    );
+    assert.equal(
+      byGoal.has(
+        "churn at N = 1,000: operon-matched faster than controller-runtime (same concurrency)",
+      ),
+      false,
+      "a peer that did not run is not a goal",
+    );
+  });
+
+  const memoryAt = (parents: number, operonMib: number, kubeRsMib: number): ScenarioResult => ({
+    scenario: "memory",
+    parents,
+    contenders: [
+      contender("operon", { steadyRssBytes: operonMib * 1048576 }),
+      contender("kube-rs", { steadyRssBytes: kubeRsMib * 1048576 }),
+      contender("floor"),
+    ],
+  });
+
+  test("the memory slope is MiB per 1,000 parents across N, by least squares", () => {
+    assert.equal(slope([{ x: 1, y: 1 }]), null);
+    assert.equal(
+      slope([
+        { x: 0, y: 1 },
+        { x: 1, y: 3 },
+        { x: 2, y: 5 },
+      ]),
+      2,
+    );
+    const results = [memoryAt(1000, 100, 20), memoryAt(10_000, 190, 38), memoryAt(30_000, 390, 78)];
+    const slopes = memorySlopes(results);
+    assert.deepEqual(
+      slopes.map((s) => s.name),
+      ["operon", "kube-rs"],
+      "the floor keeps no cache",
+    );
+    assert.ok(Math.abs(slopes[0]!.mibPerThousand! - 10) < 0.01);
+    assert.ok(Math.abs(slopes[1]!.mibPerThousand! - 2) < 0.01);
+    const goals = new Map(checkGoals(results).map((g) => [g.goal, g.met]));
+    assert.equal(
+      goals.get("memory: operon's RSS per 1,000 parents (slope) below kube-rs's"),
+      false,
+    );
+    assert.match(
+      renderReport(results),
+      /### memory slope[\s\S]*\| operon \| 100 \| 190 \| 390 \| 10\.00 \|/,
+    );
+  });
+
+  test("the contenders table states version, concurrency, settings and background", () => {
+    const table = renderContenders([
+      {
+        scenario: "converge",
+        parents: 1000,
+        contenders: [
+          contender("kube-rs", {
+            concurrency: 0,
+            version: "kube 5.0.0",
+            settings: "defaults (concurrency unbounded)",
+            backgroundRequestsPerSecond: 0.3,
+          }),
+        ],
+      },
+    ]);
+    assert.match(
+      table,
+      /\| kube-rs \| kube 5\.0\.0 \| ∞ \| defaults \(concurrency unbounded\) \| 0\.3 \|/,
+    );
+  });
+
+  test("a chart names the machine, the date and the command, and draws one bar per contender", () => {
+    const svg = renderChart("converge", [converge], {
+      machine: "a <small> machine",
+      date: "2026-12-01T10:00:00Z",
+      command: "node bench/run.ts --parents 1000",
+    })!;
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /2026-12-01T10:00:00Z · a &lt;small&gt; machine/);
+    assert.match(svg, /\$ node bench\/run\.ts --parents 1000/);
+    assert.equal(svg.match(/<rect x="200"/g)?.length, converge.contenders.length);
+    assert.match(svg, /11\.0 s \(1\.10× floor\)/);
+    assert.equal(
+      renderChart("churn", [converge], { machine: "", date: "", command: "" }),
+      undefined,
+    );
   });
 
   test("the whole report lists the requests behind each scenario", () => {

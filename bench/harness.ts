@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { KubeClient } from "../src/client/client.ts";
 import { isNotFound } from "../src/client/errors.ts";
-import { ConfigMap, Namespace } from "../src/index.ts";
+import { ConfigMap, Namespace, Secret } from "../src/index.ts";
 import type { ControlPlane } from "../src/testkit/index.ts";
 import type { BenchOptions } from "./args.ts";
 import { type LaunchContext, launchPlan } from "./contenders.ts";
@@ -30,7 +30,7 @@ import {
   type RequestSample,
   subtractCounts,
 } from "./metrics.ts";
-import { BenchParent, parentName, specFor } from "./model.ts";
+import { BenchParent, parentLabel, parentName, specFor } from "./model.ts";
 import { type Expected, Observer } from "./observer.ts";
 import { ContenderProcess, type ProcessSample, sampleProcess } from "./proc.ts";
 import { readyLine } from "./ready-marker.ts";
@@ -41,6 +41,8 @@ const settleMs = 5_000;
 /** memory without idle: how long a converged operator settles before its resident set is sampled. */
 const memorySettleMs = 20_000;
 const memorySampleMs = 10_000;
+/** The seconds before a start whose request rate is recorded as the background. */
+export const backgroundWindowSeconds = 3;
 /** Parents the harness creates or patches at once. */
 const harnessConcurrency = 32;
 
@@ -74,6 +76,30 @@ export function credentialsOf(plane: ControlPlane): Credentials {
     cert: decode(user["client-certificate-data"]),
     key: decode(user["client-key-data"]),
   };
+}
+
+/** Thrown when the API server does not go quiet before a contender starts. */
+export class BackgroundTrafficError extends Error {
+  constructor(rate: number, limit: number) {
+    super(
+      `refused: ${rate.toFixed(1)} requests/s of background traffic before the start ` +
+        `(limit ${limit}); no figure is reported over another client's traffic`,
+    );
+  }
+}
+
+function nonWatch(counts: RequestCounts): RequestCounts {
+  return filterVerbs(counts, (verb) => verb !== "WATCH");
+}
+
+/**
+ * Requests per second to any resource, watches aside, between the first and the last of
+ * `samples` (scraped one second apart).
+ */
+export function backgroundRate(samples: readonly RequestSample[][]): number {
+  if (samples.length < 2) return 0;
+  const counts = diffRequests(samples[0]!, samples[samples.length - 1]!, { resources: "all" });
+  return countAll(nonWatch(counts)) / (samples.length - 1);
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -248,13 +274,39 @@ export class Harness {
     return { namespace, observer, parents: new Map(records.map((r) => [r.name, r])) };
   }
 
-  #delete(namespace: string): void {
+  /**
+   * Cleans up a contender's namespace (its process already stopped): the children with one
+   * deletecollection each, then the parents, then the namespace. Removing the children first
+   * leaves kube-controller-manager's garbage collector nothing to look up, so the next contender
+   * does not start over its traffic (at 10,000 parents, tens of thousands of 404 lookups at its
+   * default client rate).
+   */
+  async #delete(namespace: string): Promise<void> {
+    const { client } = this.env;
     this.#deleting.push(namespace);
-    this.env.client.delete(Namespace, namespace).catch(() => {});
+    const selector = parentLabel;
+    try {
+      // Tens of thousands of objects take the server a while: no client deadline short of that.
+      const timeoutMs = 900_000;
+      await Promise.all([
+        client.deleteCollection(ConfigMap, { namespace, labelSelector: selector, timeoutMs }),
+        client.deleteCollection(Secret, { namespace, labelSelector: selector, timeoutMs }),
+      ]);
+      await client.deleteCollection(BenchParent, { namespace, timeoutMs });
+    } catch (error) {
+      this.env.progress(`  cleanup of ${namespace}: ${(error as Error).message.split("\n")[0]}`);
+    }
+    await client.delete(Namespace, namespace).catch(() => {});
   }
 
-  /** Waits until deleted namespaces are gone and the bench resources see no more writes. */
-  async #quiesce(): Promise<void> {
+  /**
+   * Waits until deleted namespaces are gone and the API server is quiet: no request to the bench
+   * resources for two seconds and at most `--max-background-rps` requests per second to any
+   * resource (watches aside) over the last {@link backgroundWindowSeconds} seconds. Returns that
+   * rate; throws a {@link BackgroundTrafficError} when the server does not go quiet within ten
+   * minutes, so that no figure is measured over another client's traffic.
+   */
+  async #quiesce(): Promise<number> {
     const { client } = this.env;
     for (const namespace of this.#deleting) {
       await withTimeout(
@@ -273,28 +325,30 @@ export class Harness {
       );
     }
     this.#deleting = [];
-    // Garbage collection and the namespace controller may still be finishing (deletes, and
-    // lookups of what is already gone): wait for two seconds without a request to the bench
-    // resources (watches aside: other clients' long watches end at any time).
-    let previous = await scrapeRequests(this.env);
-    let quiet = 0;
+    const limit = this.env.options.maxBackgroundRps;
+    const samples: RequestSample[][] = [await scrapeRequests(this.env)];
     const started = Date.now();
     const deadline = started + 600_000;
     let told = false;
-    while (quiet < 2 && Date.now() < deadline) {
+    for (;;) {
+      await sleep(1_000);
+      samples.push(await scrapeRequests(this.env));
+      if (samples.length > backgroundWindowSeconds + 1) samples.shift();
+      const last = samples.length - 1;
+      const benchQuiet =
+        last >= 2 && countAll(nonWatch(diffRequests(samples[last - 2]!, samples[last]!))) === 0;
+      const rate = backgroundRate(samples);
+      if (benchQuiet && samples.length === backgroundWindowSeconds + 1 && rate <= limit) {
+        return rate;
+      }
+      if (Date.now() > deadline) throw new BackgroundTrafficError(rate, limit);
       if (!told && Date.now() - started > 15_000) {
         told = true;
         this.env.progress(
-          "  waiting for garbage collection of the previous namespace to finish...",
+          `  waiting for the API server to go quiet (${rate.toFixed(1)} requests/s, limit ${limit})...`,
         );
       }
-      await sleep(1_000);
-      const current = await scrapeRequests(this.env);
-      const requests = filterVerbs(diffRequests(previous, current), (verb) => verb !== "WATCH");
-      quiet = countAll(requests) === 0 ? quiet + 1 : 0;
-      previous = current;
     }
-    if (quiet < 2) this.env.progress("  the bench resources did not go quiet within 10 minutes");
   }
 
   // -- churn ---------------------------------------------------------------------------------------
@@ -358,13 +412,16 @@ export class Harness {
     scenarios: ReadonlySet<ScenarioName>,
   ): Promise<PipelineResults> {
     const { progress, options } = this.env;
-    const concurrency = launchPlan(name, this.env.launch).concurrency;
+    const plan = launchPlan(name, this.env.launch);
+    const concurrency = plan.concurrency;
     const results: PipelineResults = {};
     const prepared = await this.#prepare(name, parents);
     let first: ContenderProcess | undefined;
     let second: ContenderProcess | undefined;
+    let restartBackground = 0;
     try {
-      await this.#quiesce();
+      const background = await this.#quiesce();
+      progress(`  background before the start: ${background.toFixed(1)} requests/s`);
       const m0 = await mark(this.env);
       first = this.#spawn(name, `converge-${parents}`);
       const running = first;
@@ -471,6 +528,7 @@ export class Harness {
       }
       await prepared.observer.close();
       await sleep(500);
+      if (scenarios.has("restart")) restartBackground = await this.#quiesce();
       // Only the observer's own watches ended since m4: start the next window after them.
       before = await mark(this.env);
 
@@ -494,11 +552,17 @@ export class Harness {
           sample,
         });
       }
+      for (const result of Object.values(results)) {
+        result.version = plan.version;
+        result.settings = plan.settings;
+        result.backgroundRequestsPerSecond = round1(background);
+      }
+      if (results.restart) results.restart.backgroundRequestsPerSecond = round1(restartBackground);
     } finally {
       await first?.stop();
       await second?.stop();
       await prepared.observer.close();
-      this.#delete(prepared.namespace);
+      await this.#delete(prepared.namespace);
     }
     return results;
   }
@@ -542,7 +606,8 @@ export class Harness {
     const results: PipelineResults = {};
     const prepared = await this.#prepare("floor", parents);
     try {
-      await this.#quiesce();
+      const background = await this.#quiesce();
+      progress(`  background before the start: ${background.toFixed(1)} requests/s`);
       const m0 = await mark(this.env);
       prepared.observer.expect(expectedOf(prepared.parents));
       const writer = await this.#runFloor(
@@ -594,9 +659,14 @@ export class Harness {
           own: { "PATCH benchparents": changed.length },
         });
       }
+      for (const result of Object.values(results)) {
+        result.version = "Go net/http, HTTP/2";
+        result.settings = `${options.floorConcurrency} requests in flight`;
+        result.backgroundRequestsPerSecond = round1(background);
+      }
     } finally {
       await prepared.observer.close();
-      this.#delete(prepared.namespace);
+      await this.#delete(prepared.namespace);
     }
     return results;
   }
@@ -658,6 +728,10 @@ export class Harness {
     add(watchesTo, watches);
     add(restTo, rest);
   }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
 }
 
 function mebibytes(bytes: number | null | undefined): string {

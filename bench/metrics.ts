@@ -126,8 +126,11 @@ function sampleIdentity(sample: RequestSample): string {
 }
 
 export interface DiffOptions {
-  /** Resources to keep. Default {@link benchResources}. */
-  resources?: ReadonlySet<string>;
+  /**
+   * Resources to keep. Default {@link benchResources}; `"all"`: every resource (requests with no
+   * resource, such as the harness's own scrapes of `/metrics`, are never counted).
+   */
+  resources?: ReadonlySet<string> | "all";
   /** Only samples whose status code matches (e.g. errors: `(code) => !code.startsWith("2")`). */
   code?: (code: string) => boolean;
 }
@@ -146,7 +149,7 @@ export function diffRequests(
   for (const sample of before) earlier.set(sampleIdentity(sample), sample.value);
   const counts: RequestCounts = {};
   for (const sample of after) {
-    if (!resources.has(sample.resource)) continue;
+    if (resources === "all" ? !sample.resource : !resources.has(sample.resource)) continue;
     if (options.code && !options.code(sample.code)) continue;
     const previous = earlier.get(sampleIdentity(sample)) ?? 0;
     const delta = sample.value >= previous ? sample.value - previous : sample.value;

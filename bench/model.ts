@@ -8,7 +8,7 @@
  * - Secret `<name>-secret`, data `{ value }` (base64 of `spec.value`);
  * and reports `status: { observedGeneration, children: 2, configMap, secret, conditions: [Synced] }`.
  */
-import { defineResource, K8s, type ObjectOf, Type } from "../src/index.ts";
+import { defineResource, K8s, type ObjectOf, Type } from "kube-operon";
 
 export const benchGroup = "bench.operon.dev";
 

@@ -1,13 +1,15 @@
 /**
- * The benchmark's Operon operator, run by the harness with
- * `node --conditions=operon-source src/cli/main.ts run bench/operon-operator.ts --kubeconfig <path>`.
+ * The benchmark's Operon operator, run by the harness as the image `operon generate` writes runs
+ * an operator: `node dist/cli/main.js run bench/operon-operator.ts --kubeconfig <path>`, Operon
+ * built to JavaScript (`npm run build`) and this module type-stripped by Node. It imports Operon by
+ * its package name, which resolves to `dist/` (or to `src/` under `--conditions=operon-source`).
  *
  * Environment:
  * - `BENCH_CONCURRENCY`: parents synced at once (default: Operon's);
  * - `BENCH_EXPECT_PARENTS`: when set, prints `BENCH_READY` on stdout once that many distinct
  *   parents have had their first sync (the harness's "ready" for the restart scenario).
  */
-import { ConfigMap, defineOperator, Secret } from "../src/index.ts";
+import { ConfigMap, defineOperator, Secret } from "kube-operon";
 import {
   BenchParent,
   configMapData,

@@ -44,11 +44,12 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return {
-      cpuSeconds: cpuSecondsFromStat(stat, clockTicks()),
-      rssBytes: statusBytes(status, "VmRSS") ?? 0,
-      peakRssBytes: statusBytes(status, "VmHWM") ?? 0,
-    };
+    const rssBytes = statusBytes(status, "VmRSS");
+    const peakRssBytes = statusBytes(status, "VmHWM");
+    // A process that exited but is not reaped yet (a zombie) has no memory figures: keep the
+    // last real sample rather than zeros.
+    if (rssBytes === undefined || peakRssBytes === undefined) return undefined;
+    return { cpuSeconds: cpuSecondsFromStat(stat, clockTicks()), rssBytes, peakRssBytes };
   } catch {
     return undefined;
   }

@@ -84,6 +84,12 @@ function header(figure: Figure, scenario: ScenarioName): string {
   }
 }
 
+/** Parents reconciled at once; 0 is unbounded. */
+export function concurrencyText(concurrency: number | undefined): string {
+  if (concurrency === undefined) return "—";
+  return concurrency === 0 ? "∞" : String(concurrency);
+}
+
 const ratioHeader = `× ${references.map((r) => r.short).join("/")}`;
 
 /** The table of one scenario. */
@@ -100,7 +106,7 @@ export function renderScenario(scenario: ScenarioResult): string {
     if (result.error) {
       return [
         result.name,
-        String(result.concurrency ?? "—"),
+        concurrencyText(result.concurrency),
         ...figures.flatMap(() => ["—", "—"]),
         "—",
         `failed: ${result.error.replace(/\|/g, "\\|").replace(/\n/g, " ")}`,
@@ -108,7 +114,7 @@ export function renderScenario(scenario: ScenarioResult): string {
     }
     return [
       result.name,
-      String(result.concurrency ?? "—"),
+      concurrencyText(result.concurrency),
       ...figures.flatMap((figure) => [
         format(figure, value(result, figure)),
         ratios(scenario, result, figure),
@@ -190,6 +196,15 @@ function sizes(results: readonly ScenarioResult[], ...scenarios: ScenarioName[])
   ].sort((a, b) => a - b);
 }
 
+/** Operon and each peer run at the same concurrency. */
+const samePairs: readonly (readonly [ContenderName, ContenderName])[] = [
+  ["operon", "controller-runtime-matched"],
+  ["operon", "kube-rs-matched"],
+  ["operon", "client-node-matched"],
+  ["operon-matched", "controller-runtime"],
+  ["operon-matched", "client-node"],
+];
+
 /** The project's goals, checked against the results (`met: null` when not measured). */
 export function checkGoals(results: readonly ScenarioResult[]): GoalCheck[] {
   const checks: GoalCheck[] = [];
@@ -210,12 +225,10 @@ export function checkGoals(results: readonly ScenarioResult[]): GoalCheck[] {
   }
   for (const scenario of ["converge", "churn"] as const) {
     for (const parents of sizes(results, scenario)) {
-      for (const [mine, peer] of [
-        ["operon", "controller-runtime-matched"],
-        ["operon-matched", "controller-runtime"],
-      ] as const) {
+      for (const [mine, peer] of samePairs) {
         const a = value(find(results, scenario, parents, mine), "wallSeconds");
         const b = value(find(results, scenario, parents, peer), "wallSeconds");
+        if (b === null && !results.some((r) => r.contenders.some((c) => c.name === peer))) continue;
         checks.push({
           goal: `${scenario} at N = ${parents.toLocaleString("en-US")}: ${mine} faster than ${peer} (same concurrency)`,
           met: a !== null && b !== null ? a < b : null,
@@ -240,20 +253,134 @@ export function checkGoals(results: readonly ScenarioResult[]): GoalCheck[] {
     }
   }
   for (const parents of sizes(results, "memory")) {
-    for (const figure of ["peakRssBytes", "steadyRssBytes"] as const) {
-      const a = value(find(results, "memory", parents, "operon"), figure);
-      const b = value(find(results, "memory", parents, "controller-runtime"), figure);
+    for (const peer of ["controller-runtime-matched", "controller-runtime"] as const) {
+      const a = value(find(results, "memory", parents, "operon"), "steadyRssBytes");
+      const b = value(find(results, "memory", parents, peer), "steadyRssBytes");
+      if (b === null && peer === "controller-runtime") continue;
       checks.push({
-        goal: `memory at N = ${parents.toLocaleString("en-US")}: operon ${figure === "peakRssBytes" ? "peak" : "steady"} RSS at or below controller-runtime's`,
+        goal: `memory at N = ${parents.toLocaleString("en-US")}: operon steady RSS at or below ${peer}'s`,
         met: a !== null && b !== null ? a <= b : null,
         detail:
           a !== null && b !== null
-            ? `${ratio(a, b)}× (${format(figure, a)} MiB vs ${format(figure, b)} MiB)`
+            ? `${ratio(a, b)}× (${format("steadyRssBytes", a)} MiB vs ${format("steadyRssBytes", b)} MiB)`
             : "not measured",
       });
     }
   }
+  const slopes = memorySlopes(results);
+  const operonSlope = slopes.find((s) => s.name === "operon")?.mibPerThousand ?? null;
+  for (const peer of ["kube-rs", "controller-runtime-matched"] as const) {
+    const peerSlope = slopes.find((s) => s.name === peer)?.mibPerThousand ?? null;
+    if (operonSlope === null && peerSlope === null) continue;
+    checks.push({
+      goal: `memory: operon's RSS per 1,000 parents (slope) below ${peer}'s`,
+      met: operonSlope !== null && peerSlope !== null ? operonSlope < peerSlope : null,
+      detail:
+        operonSlope !== null && peerSlope !== null
+          ? `${operonSlope.toFixed(2)} vs ${peerSlope.toFixed(2)} MiB per 1,000 parents`
+          : "needs the memory scenario at two or more N",
+    });
+  }
   return checks;
+}
+
+export interface MemorySlope {
+  name: ContenderName;
+  /** Steady RSS (MiB) by N. */
+  points: { parents: number; mib: number }[];
+  /** Least-squares slope of steady RSS over N, in MiB per 1,000 parents (`null`: under two N). */
+  mibPerThousand: number | null;
+}
+
+/** Least-squares slope of `y` over `x`; `null` under two distinct `x`. */
+export function slope(points: readonly { x: number; y: number }[]): number | null {
+  if (new Set(points.map((p) => p.x)).size < 2) return null;
+  const n = points.length;
+  const mx = points.reduce((sum, p) => sum + p.x, 0) / n;
+  const my = points.reduce((sum, p) => sum + p.y, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const p of points) {
+    covariance += (p.x - mx) * (p.y - my);
+    variance += (p.x - mx) ** 2;
+  }
+  return covariance / variance;
+}
+
+/** Each contender's steady RSS across the N of the memory scenario, and its slope. */
+export function memorySlopes(results: readonly ScenarioResult[]): MemorySlope[] {
+  const byName = new Map<ContenderName, { parents: number; mib: number }[]>();
+  for (const scenario of results) {
+    if (scenario.scenario !== "memory") continue;
+    for (const result of scenario.contenders) {
+      const steady = value(result, "steadyRssBytes");
+      if (result.error || steady === null || result.name === "floor") continue;
+      const points = byName.get(result.name) ?? [];
+      points.push({ parents: scenario.parents, mib: steady / mib });
+      byName.set(result.name, points);
+    }
+  }
+  return [...byName].map(([name, points]) => {
+    const perParent = slope(points.map((p) => ({ x: p.parents, y: p.mib })));
+    return {
+      name,
+      points: points.sort((a, b) => a.parents - b.parents),
+      mibPerThousand: perParent === null ? null : perParent * 1000,
+    };
+  });
+}
+
+/** Steady RSS by N and the slope, one row per contender (when memory ran at two or more N). */
+export function renderSlopes(results: readonly ScenarioResult[]): string {
+  const slopes = memorySlopes(results);
+  const sizesSeen = sizes(results, "memory");
+  if (sizesSeen.length < 2 || slopes.length === 0) return "";
+  const columns = [
+    "contender",
+    ...sizesSeen.map((n) => `steady RSS MiB at ${n.toLocaleString("en-US")}`),
+    "MiB per 1,000 parents",
+  ];
+  return [
+    "### memory slope (steady RSS across N)",
+    "",
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map((_, index) => (index === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...slopes.map(
+      (s) =>
+        `| ${s.name} | ${sizesSeen
+          .map((n) => s.points.find((p) => p.parents === n)?.mib.toFixed(0) ?? "—")
+          .join(" | ")} | ${s.mibPerThousand === null ? "—" : s.mibPerThousand.toFixed(2)} |`,
+    ),
+  ].join("\n");
+}
+
+/** Who ran: version, concurrency, settings changed from its defaults, background before start. */
+export function renderContenders(results: readonly ScenarioResult[]): string {
+  const seen = new Map<ContenderName, ContenderResult>();
+  const background = new Map<ContenderName, number[]>();
+  for (const scenario of results) {
+    for (const result of scenario.contenders) {
+      if (!seen.has(result.name) || (!seen.get(result.name)!.version && result.version)) {
+        seen.set(result.name, result);
+      }
+      if (result.backgroundRequestsPerSecond !== undefined) {
+        const list = background.get(result.name) ?? [];
+        list.push(result.backgroundRequestsPerSecond);
+        background.set(result.name, list);
+      }
+    }
+  }
+  if (seen.size === 0) return "";
+  return [
+    "### contenders",
+    "",
+    "| contender | version | conc. | settings changed from its defaults | background req/s before start (max) |",
+    "| --- | --- | ---: | --- | ---: |",
+    ...[...seen.values()].map((result) => {
+      const rates = background.get(result.name);
+      return `| ${result.name} | ${result.version ?? "—"} | ${concurrencyText(result.concurrency)} | ${result.settings ?? "—"} | ${rates ? Math.max(...rates).toFixed(1) : "—"} |`;
+    }),
+  ].join("\n");
 }
 
 export function renderGoals(checks: readonly GoalCheck[]): string {
@@ -271,15 +398,19 @@ export function renderGoals(checks: readonly GoalCheck[]): string {
 /** The whole report. */
 export function renderReport(results: readonly ScenarioResult[]): string {
   const parts: string[] = [];
+  const contenders = renderContenders(results);
+  if (contenders) parts.push(contenders);
   for (const scenario of results) {
     parts.push(renderScenario(scenario));
     const requests = renderRequests(scenario);
     if (requests) parts.push(requests);
   }
+  const slopes = renderSlopes(results);
+  if (slopes) parts.push(slopes);
   const goals = renderGoals(checkGoals(results));
   if (goals) parts.push(goals);
   parts.push(
-    `Ratios are this row's figure divided by the same figure of ${references.map((r) => `${r.short} = ${r.name}`).join(", ")}, measured in the same run ("—": not measured or not applicable). "other requests" are reads (GET, LIST, WATCH) of the bench resources.`,
+    `Ratios are this row's figure divided by the same figure of ${references.map((r) => `${r.short} = ${r.name}`).join(", ")}, measured in the same run ("—": not measured or not applicable). "other requests" are reads (GET, LIST, WATCH) of the bench resources. Concurrency ∞: unbounded.`,
   );
   return `${parts.join("\n\n")}\n`;
 }

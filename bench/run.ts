@@ -6,16 +6,18 @@
  */
 import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { cpus, release, totalmem } from "node:os";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { KubeClient } from "../src/client/client.ts";
 import { installCustomResources } from "../src/manager/install.ts";
 import { attachControlPlane, type ControlPlane, startControlPlane } from "../src/testkit/index.ts";
 import { parseBenchArgs, UsageError, usage } from "./args.ts";
-import { ensureGoBinary } from "./go-build.ts";
+import { type RunContext, renderCharts } from "./charts.ts";
 import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
+import { buildOperon, ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
 import { renderReport } from "./report.ts";
 import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
 
@@ -40,9 +42,20 @@ async function operonListenerFlags(): Promise<string[]> {
   }
 }
 
+/** The machine, date and command a run was taken with, as the charts print them. */
+function runContext(): RunContext {
+  const cores = cpus();
+  return {
+    machine: `${cores[0]?.model.trim() ?? "unknown CPU"}, ${cores.length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.versions.node}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: `node bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  };
+}
+
 class Results {
   readonly #path: string;
   readonly #list: ScenarioResult[] = [];
+  readonly #context = runContext();
 
   constructor(path: string) {
     this.#path = path;
@@ -67,6 +80,21 @@ class Results {
   async save(): Promise<void> {
     await mkdir(dirname(this.#path), { recursive: true });
     await writeFile(this.#path, `${JSON.stringify(this.list, null, 2)}\n`);
+    // The charts sit next to the JSON.
+    for (const [file, svg] of renderCharts(this.list, this.#context)) {
+      await writeFile(this.#chartPath(file), svg);
+    }
+  }
+
+  /** `converge.svg` beside `latest.json`; `10k-converge.svg` beside `10k.json`. */
+  #chartPath(file: string): string {
+    const base = basename(this.#path, ".json");
+    return join(dirname(this.#path), base === "latest" ? file : `${base}-${file}`);
+  }
+
+  /** The chart files written so far. */
+  get chartPaths(): string[] {
+    return [...renderCharts(this.list, this.#context).keys()].map((file) => this.#chartPath(file));
   }
 }
 
@@ -109,18 +137,23 @@ async function main(): Promise<number> {
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
 
-  const [controllerRuntimeBinary, floorBinary] = await Promise.all([
-    contenders.some((c) => c.startsWith("controller-runtime"))
-      ? ensureGoBinary(
-          "controller-runtime-peer",
-          join(repoRoot, "bench/peers/controller-runtime"),
-          progress,
-        )
-      : undefined,
-    contenders.includes("floor")
-      ? ensureGoBinary("write-floor", join(repoRoot, "bench/floor"), progress)
-      : undefined,
-  ]);
+  // Go builds and the Cargo build run one after another: on a small machine each uses every core.
+  const controllerRuntimeBinary = contenders.some((c) => c.startsWith("controller-runtime"))
+    ? await ensureGoBinary(
+        "controller-runtime-peer",
+        join(repoRoot, "bench/peers/controller-runtime"),
+        progress,
+      )
+    : undefined;
+  const floorBinary = contenders.includes("floor")
+    ? await ensureGoBinary("write-floor", join(repoRoot, "bench/floor"), progress)
+    : undefined;
+  const kubeRsBinary = contenders.some((c) => c.startsWith("kube-rs"))
+    ? await ensureCargoBinary("kube-rs", join(repoRoot, "bench/peers/kube-rs"), progress)
+    : undefined;
+  const operonBuild = contenders.some((c) => c.startsWith("operon"))
+    ? await buildOperon(repoRoot, progress)
+    : undefined;
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
@@ -148,7 +181,12 @@ async function main(): Promise<number> {
   try {
     plane = options.attach
       ? await attachControlPlane(options.attach)
-      : await startControlPlane({ nodes: 0 });
+      : await startControlPlane({
+          nodes: 0,
+          // The harness deletes each contender's children itself; a higher client rate lets the
+          // garbage collector finish what is left before the next contender starts.
+          controllerManagerArgs: ["--kube-api-qps=500", "--kube-api-burst=1000"],
+        });
     client = await KubeClient.fromKubeConfig({
       kubeconfig: plane.kubeconfigPath,
       fieldManager: "bench-harness",
@@ -171,11 +209,13 @@ async function main(): Promise<number> {
         operonExtraFlags,
         operonNodeFlags: options.operonNodeFlags,
         ...(controllerRuntimeBinary ? { controllerRuntimeBinary } : {}),
+        ...(kubeRsBinary ? { kubeRsBinary } : {}),
+        ...(operonBuild ? { operonBuild } : {}),
       },
       ...(floorBinary ? { floorBinary } : {}),
       progress,
     });
-    const results = new Results(join(repoRoot, options.out));
+    const results = new Results(resolve(repoRoot, options.out));
 
     for (const parents of options.parents) {
       for (const name of contenders) {
@@ -205,7 +245,7 @@ async function main(): Promise<number> {
     }
     // No wait for the last namespace's garbage collection: the control plane stops here.
     progress(
-      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, logs in bench/results/logs/`,
+      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, charts in ${results.chartPaths.map((path) => relative(repoRoot, path)).join(", ")}, logs in bench/results/logs/`,
     );
     process.stdout.write(`\n${renderReport(results.list)}`);
     return 0;

@@ -9,6 +9,10 @@ export const contenderNames = [
   "operon-matched",
   "controller-runtime",
   "controller-runtime-matched",
+  "kube-rs",
+  "kube-rs-matched",
+  "client-node",
+  "client-node-matched",
   "floor",
 ] as const;
 export type ContenderName = (typeof contenderNames)[number];
@@ -30,8 +34,17 @@ export interface ContenderResult {
   failedRequests?: RequestCounts;
   /** memory: the median resident set once converged and settled. */
   steadyRssBytes?: number;
-  /** Parents reconciled at once (the floor: requests in flight). */
+  /** Parents reconciled at once (the floor: requests in flight; 0: unbounded). */
   concurrency?: number;
+  /** The framework and its version, e.g. `controller-runtime v0.24.1`. */
+  version?: string;
+  /** Settings changed from the contender's defaults ("defaults" when none). */
+  settings?: string;
+  /**
+   * Requests per second to the API server (all resources, watches aside) in the seconds before
+   * the contender started: the background its figures were measured over.
+   */
+  backgroundRequestsPerSecond?: number;
   /**
    * CPU seconds the control plane's components spent during the scenario (context: they share
    * the machine with the contender).

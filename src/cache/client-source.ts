@@ -13,10 +13,10 @@ export type ListWatchCapableClient = Pick<KubeClient, "list" | "watch">;
 /**
  * Lists and watches through a `KubeClient`.
  *
- * Metadata-only requests: the client cannot yet ask the server for `PartialObjectMetadata`
- * (it sends no `Accept` header other than `application/json`), so this adapter receives whole
- * objects and keeps only their metadata. The cache then holds metadata only, as intended; the
- * transfer is still of whole objects.
+ * Metadata-only requests ask the server for `PartialObjectMetadata` (`Accept:
+ * application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`), so only metadata crosses the
+ * wire. A server that cannot convert answers with whole objects; those are projected to their
+ * metadata here, so the cache holds metadata only either way.
  *
  * @example
  * const client = await KubeClient.fromKubeConfig();
@@ -28,27 +28,33 @@ export function clientListWatch(client: ListWatchCapableClient): ListWatchClient
       type: Parameters<ListWatchClient["list"]>[0],
       request: Parameters<ListWatchClient["list"]>[1],
     ): Promise<KubeList<T>> {
-      const { metadataOnly, ...options } = request;
-      const list = await client.list(type, options);
-      return (metadataOnly ? metadataList(list) : list) as KubeList<T>;
+      const list = await client.list(type, request);
+      return (request.metadataOnly ? metadataList(list) : list) as KubeList<T>;
     },
     async watch<T extends KubeObject>(
       type: Parameters<ListWatchClient["watch"]>[0],
       request: Parameters<ListWatchClient["watch"]>[1],
     ): Promise<AsyncIterable<ListWatchEvent<T>>> {
-      const { metadataOnly, ...options } = request;
-      const stream = await client.watch(type, options);
-      return (metadataOnly ? metadataEvents(stream) : stream) as AsyncIterable<ListWatchEvent<T>>;
+      const stream = await client.watch(type, request);
+      return (request.metadataOnly ? metadataEvents(stream) : stream) as AsyncIterable<
+        ListWatchEvent<T>
+      >;
     },
   };
 }
 
-/** The `PartialObjectMetadata` form of an object. */
+/** The `PartialObjectMetadata` form of an object (itself when it already is one). */
 export function toPartialObjectMetadata(object: KubeObject): PartialObjectMetadata {
+  if (object.kind === "PartialObjectMetadata" && object.apiVersion === "meta.k8s.io/v1") {
+    return object as PartialObjectMetadata;
+  }
   return { apiVersion: "meta.k8s.io/v1", kind: "PartialObjectMetadata", metadata: object.metadata };
 }
 
 function metadataList(list: KubeList): KubeList<PartialObjectMetadata> {
+  if (list.kind === "PartialObjectMetadataList" && list.items.every(isPartial)) {
+    return list as KubeList<PartialObjectMetadata>;
+  }
   return {
     apiVersion: "meta.k8s.io/v1",
     kind: "PartialObjectMetadataList",
@@ -57,9 +63,14 @@ function metadataList(list: KubeList): KubeList<PartialObjectMetadata> {
   };
 }
 
+function isPartial(object: KubeObject): boolean {
+  return object.kind === "PartialObjectMetadata" && object.apiVersion === "meta.k8s.io/v1";
+}
+
 /**
- * Projects a stream's objects to metadata. Closing the projection (`return()`) closes the
- * underlying stream too, so an abandoned watch still releases its connection.
+ * Projects a stream's objects to metadata (when the server sent whole objects). Closing the
+ * projection (`return()`) closes the underlying stream too, so an abandoned watch still
+ * releases its connection.
  */
 function metadataEvents(
   stream: AsyncIterable<ListWatchEvent>,
@@ -72,13 +83,16 @@ function metadataEvents(
           const result = await inner.next();
           if (result.done) return result;
           const event = result.value;
-          if (event.type === "ADDED" || event.type === "MODIFIED" || event.type === "DELETED") {
+          if (
+            (event.type === "ADDED" || event.type === "MODIFIED" || event.type === "DELETED") &&
+            !isPartial(event.object)
+          ) {
             return {
               done: false,
               value: { type: event.type, object: toPartialObjectMetadata(event.object) },
             };
           }
-          return { done: false, value: event };
+          return { done: false, value: event as ListWatchEvent<PartialObjectMetadata> };
         },
         async return() {
           await inner.return?.();

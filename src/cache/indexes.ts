@@ -52,12 +52,19 @@ export const builtinIndexers: Indexers = {
 export type IndexErrorReporter = (index: string, key: string, error: unknown) => void;
 
 /**
+ * The keys under one index value: the key itself while there is one (most index values — an
+ * owner's UID, a label naming one parent — hold a single object per store, and a `Set` for each
+ * would cost more than the object's own entry), a `Set` from the second on.
+ */
+type Keys = string | Set<string>;
+
+/**
  * The value → keys maps of every index. Keeps no copy of computed values: removal recomputes them
  * from the old object, which is why index functions must be pure.
  */
 export class IndexSet<T extends KubeObject> {
   readonly #funcs = new Map<string, IndexFunc<T>>();
-  readonly #maps = new Map<string, Map<string, Set<string>>>();
+  readonly #maps = new Map<string, Map<string, Keys>>();
   readonly #onError: IndexErrorReporter;
 
   constructor(onError: IndexErrorReporter = () => {}) {
@@ -87,7 +94,7 @@ export class IndexSet<T extends KubeObject> {
     if (current === func) return;
     if (current) throw new Error(`index "${index}" already exists with another function`);
     this.#funcs.set(index, func);
-    const map = new Map<string, Set<string>>();
+    const map = new Map<string, Keys>();
     this.#maps.set(index, map);
     for (const [key, object] of existing) this.#insert(index, func, map, key, object);
   }
@@ -102,10 +109,12 @@ export class IndexSet<T extends KubeObject> {
   }
 
   /** Keys of the objects under `value` in `index`; throws for an unknown index. */
-  keys(index: string, value: string): ReadonlySet<string> {
+  keys(index: string, value: string): Iterable<string> {
     const map = this.#maps.get(index);
     if (!map) throw new Error(`no index named "${index}" (have: ${this.names().join(", ")})`);
-    return map.get(value) ?? emptySet;
+    const keys = map.get(value);
+    if (keys === undefined) return noKeys;
+    return typeof keys === "string" ? [keys] : keys;
   }
 
   /** The values present in `index`. */
@@ -129,38 +138,29 @@ export class IndexSet<T extends KubeObject> {
     }
   }
 
-  #insert(
-    index: string,
-    func: IndexFunc<T>,
-    map: Map<string, Set<string>>,
-    key: string,
-    object: T,
-  ): void {
+  #insert(index: string, func: IndexFunc<T>, map: Map<string, Keys>, key: string, object: T): void {
     for (const value of this.#compute(index, func, key, object)) {
-      let keys = map.get(value);
-      if (!keys) {
-        keys = new Set();
-        map.set(value, keys);
-      }
-      keys.add(key);
+      const keys = map.get(value);
+      if (keys === undefined) map.set(value, key);
+      else if (typeof keys !== "string") keys.add(key);
+      else if (keys !== key) map.set(value, new Set([keys, key]));
     }
   }
 
-  #remove(
-    index: string,
-    func: IndexFunc<T>,
-    map: Map<string, Set<string>>,
-    key: string,
-    object: T,
-  ): void {
+  #remove(index: string, func: IndexFunc<T>, map: Map<string, Keys>, key: string, object: T): void {
     for (const value of this.#compute(index, func, key, object)) {
       const keys = map.get(value);
-      if (!keys) continue;
+      if (keys === undefined) continue;
+      // Drop emptied values: label values and owner UIDs come and go, and would pile up.
+      if (typeof keys === "string") {
+        if (keys === key) map.delete(value);
+        continue;
+      }
       keys.delete(key);
-      // Drop empty value sets: label values and owner UIDs come and go, and would pile up.
-      if (keys.size === 0) map.delete(value);
+      if (keys.size === 1) map.set(value, keys.values().next().value!);
+      else if (keys.size === 0) map.delete(value);
     }
   }
 }
 
-const emptySet: ReadonlySet<string> = new Set();
+const noKeys: readonly string[] = [];

@@ -28,7 +28,7 @@ import { Reflector, type ReflectorTuning } from "./reflector.ts";
 import type { ListWatchClient, Selection } from "./source.ts";
 import { differentIncarnations, Store, type StoreChange, type StoreReader } from "./store.ts";
 import { SyncWaiters } from "./sync-waiters.ts";
-import { stripManagedFields, type Transform } from "./transform.ts";
+import { defaultTransform, type Transform } from "./transform.ts";
 
 /** Options of {@link Informer}. */
 export interface InformerOptions<T extends KubeObject> extends ReflectorTuning {
@@ -44,7 +44,8 @@ export interface InformerOptions<T extends KubeObject> extends ReflectorTuning {
   metadataOnly?: boolean;
   /**
    * Applied to every object before it is stored or handed to handlers. Default:
-   * {@link stripManagedFields}; pass `keepObject` to store objects as sent.
+   * {@link defaultTransform} (drops `managedFields`, interns repeating strings); pass
+   * `keepObject` to store objects as sent.
    */
   transform?: Transform<T>;
   /** Index functions by name, next to the built-in namespace, controller and label indexes. */
@@ -137,7 +138,7 @@ export class Informer<T extends KubeObject> {
       type: options.type,
       id: this.id,
       selection,
-      transform: options.transform ?? stripManagedFields,
+      transform: options.transform ?? defaultTransform,
       logger: this.#logger,
       random: this.#random,
       sink: {

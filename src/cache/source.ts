@@ -87,7 +87,4 @@ export interface ListWatchClient {
 /** The annotation on the bookmark that ends the initial events of a streaming list. */
 export const INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end";
 
-/** The metadata-only form of any object (`meta.k8s.io/v1` `PartialObjectMetadata`). */
-export interface PartialObjectMetadata extends KubeObject {
-  metadata: ObjectMeta;
-}
+export type { PartialObjectMetadata } from "../resources/object.ts";

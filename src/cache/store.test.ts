@@ -85,6 +85,28 @@ describe("Store", () => {
     assert.ok(!store.indexValues(NAMESPACE_INDEX).includes("b"));
   });
 
+  test("an index value goes from one key to several and back, re-upserts add no duplicate", () => {
+    const store = new Store();
+    store.upsert(obj("a", "x", "1", { labels: { app: "web" } }));
+    store.upsert(obj("a", "x", "2", { labels: { app: "web" } }));
+    assert.deepEqual(store.keysByIndex(LABEL_INDEX, "app=web"), ["a/x"]);
+    store.upsert(obj("a", "y", "1", { labels: { app: "web" } }));
+    store.upsert(obj("a", "z", "1", { labels: { app: "web" } }));
+    assert.deepEqual(store.keysByIndex(LABEL_INDEX, "app=web").sort(), ["a/x", "a/y", "a/z"]);
+    store.remove("a/x");
+    store.remove("a/z");
+    assert.deepEqual(store.keysByIndex(LABEL_INDEX, "app=web"), ["a/y"]);
+    assert.deepEqual(
+      store.byIndex(LABEL_INDEX, "app=web").map((o) => o.metadata.name),
+      ["y"],
+    );
+    store.upsert(obj("a", "y", "2", { labels: { app: "api" } }));
+    assert.deepEqual(store.keysByIndex(LABEL_INDEX, "app=web"), []);
+    assert.ok(!store.indexValues(LABEL_INDEX).includes("app=web"));
+    store.remove("a/missing");
+    assert.deepEqual(store.keysByIndex(LABEL_INDEX, "app=api"), ["a/y"]);
+  });
+
   test("user index functions, added before or after objects", () => {
     const byName = (o: KubeObject) => [o.metadata.name ?? ""];
     const store = new Store({ indexers: { byName } });

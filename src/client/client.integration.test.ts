@@ -355,6 +355,59 @@ describe("lists", () => {
   });
 });
 
+describe("metadata only", () => {
+  test("get, list and watch receive PartialObjectMetadata from the server: no data crosses the wire", async () => {
+    const namespace = await plane.createNamespace();
+    await client.create(ConfigMap, {
+      metadata: { name: "meta", namespace, labels: { app: "web" } },
+      data: { payload: "x".repeat(10_000) },
+    });
+    const one = await client.get(ConfigMap, "meta", { namespace, metadataOnly: true });
+    assert.equal(one.apiVersion, "meta.k8s.io/v1");
+    assert.equal(one.kind, "PartialObjectMetadata");
+    assert.deepEqual(one.metadata.labels, { app: "web" });
+    assert.equal((one as { data?: unknown }).data, undefined);
+
+    const list = await client.list(ConfigMap, {
+      namespace,
+      labelSelector: { app: "web" },
+      metadataOnly: true,
+    });
+    assert.equal(list.kind, "PartialObjectMetadataList");
+    assert.equal(list.items.length, 1);
+    assert.equal(list.items[0]!.kind, "PartialObjectMetadata");
+    assert.equal((list.items[0] as { data?: unknown }).data, undefined);
+    assert.ok(list.metadata.resourceVersion);
+
+    const controller = new AbortController();
+    const watch = await client.watch(ConfigMap, {
+      namespace,
+      labelSelector: { app: "web" },
+      sendInitialEvents: true,
+      metadataOnly: true,
+      signal: controller.signal,
+    });
+    const kinds: string[] = [];
+    for await (const event of watch) {
+      if (isInitialEventsEnd(event)) {
+        await client.patch(ConfigMap, "meta", { data: { payload: "y" } }, { namespace });
+        continue;
+      }
+      if (event.type === "ADDED" || event.type === "MODIFIED") {
+        kinds.push(`${event.type} ${event.object.kind}`);
+        assert.equal((event.object as { data?: unknown }).data, undefined);
+        if (event.type === "MODIFIED") controller.abort();
+      }
+    }
+    assert.deepEqual(kinds, ["ADDED PartialObjectMetadata", "MODIFIED PartialObjectMetadata"]);
+
+    // Without the option, the same reads are whole objects.
+    const whole = await client.get(ConfigMap, "meta", { namespace });
+    assert.equal(whole.kind, "ConfigMap");
+    assert.equal(whole.data?.payload, "y");
+  });
+});
+
 describe("watch", () => {
   test("ADDED, MODIFIED, DELETED and a bookmark, resumed from a list's resourceVersion", async () => {
     const namespace = await plane.createNamespace();

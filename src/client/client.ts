@@ -8,7 +8,13 @@
  * deleteCollection) cover all namespaces unless `options.namespace` is given, as
  * controller-runtime does. Namespaces are ignored for cluster-scoped resources.
  */
-import type { KubeList, KubeObject, ObjectMeta, ResourceType } from "../resources/object.ts";
+import type {
+  KubeList,
+  KubeObject,
+  ObjectMeta,
+  PartialObjectMetadata,
+  ResourceType,
+} from "../resources/object.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Discovery, type DiscoveryOptions } from "./discovery.ts";
 import { GoneError, isNotFound, type RequestDescription, type Status } from "./errors.ts";
@@ -19,6 +25,7 @@ import {
 } from "./kubeconfig.ts";
 import {
   formatSelector,
+  metadataAccept,
   type QueryValue,
   type ResourceInfo,
   resourcePath,
@@ -56,6 +63,11 @@ export interface GetOptions extends ObjectCallOptions {
   resourceVersion?: string;
   /** Read a subresource instead, e.g. `status` or `scale`. */
   subresource?: string;
+  /**
+   * Ask for the object's metadata only (`PartialObjectMetadata`): the server sends no spec,
+   * status or data.
+   */
+  metadataOnly?: boolean;
 }
 
 /** Options of `list`. */
@@ -71,6 +83,11 @@ export interface ListOptions extends CallOptions {
   /** Opaque; `"0"` reads from the server's cache. */
   resourceVersion?: string;
   resourceVersionMatch?: "NotOlderThan" | "Exact";
+  /**
+   * Ask for the objects' metadata only (a `PartialObjectMetadataList`): the server sends no
+   * spec, status or data, which saves transfer and decoding on large collections.
+   */
+  metadataOnly?: boolean;
 }
 
 /** Options of `listAll` and `listPages`. */
@@ -346,6 +363,19 @@ export class KubeClient {
    * const pod = await client.get(Pod, "web-0", { namespace: "prod" });
    * const maybe = await client.get(ConfigMap, "x", { namespace: "ns" }).catch(ignoreNotFound);
    */
+  get<T extends KubeObject>(
+    type: ResourceType<T>,
+    name: string,
+    options: GetOptions & { metadataOnly: true },
+  ): Promise<PartialObjectMetadata>;
+  /**
+   * Reads one object (whole; see the overload above for its metadata only).
+   *
+   * @example
+   * const cm = await client.get(ConfigMap, "settings", { namespace: "prod" });
+   * const meta = await client.get(ConfigMap, "settings", { namespace: "prod", metadataOnly: true });
+   */
+  get<T extends KubeObject>(type: ResourceType<T>, name: string, options?: GetOptions): Promise<T>;
   async get<T extends KubeObject>(
     type: ResourceType<T>,
     name: string,
@@ -357,6 +387,7 @@ export class KubeClient {
     return this.#call<T>(type, {
       method: "GET",
       path: resourcePath(info, target),
+      ...(options.metadataOnly ? { accept: metadataAccept.object } : {}),
       query: { resourceVersion: options.resourceVersion },
       describe: this.#describe("get", info, target),
       replaySafe: true,
@@ -380,6 +411,18 @@ export class KubeClient {
    * const page = await client.list(ConfigMap, { namespace: "ns", labelSelector: { app: "web" }, limit: 500 });
    * const next = await client.list(ConfigMap, { namespace: "ns", limit: 500, continue: page.metadata.continue });
    */
+  list<T extends KubeObject>(
+    type: ResourceType<T>,
+    options: ListOptions & { metadataOnly: true },
+  ): Promise<KubeList<PartialObjectMetadata>>;
+  /**
+   * Lists one page of whole objects (see the overload above for metadata only).
+   *
+   * @example
+   * const all = await client.list(ConfigMap, { namespace: "ns" });
+   * const names = await client.list(ConfigMap, { namespace: "ns", metadataOnly: true });
+   */
+  list<T extends KubeObject>(type: ResourceType<T>, options?: ListOptions): Promise<KubeList<T>>;
   async list<T extends KubeObject>(
     type: ResourceType<T>,
     options: ListOptions = {},
@@ -390,6 +433,7 @@ export class KubeClient {
     const list = await this.#call<KubeList<T>>(type, {
       method: "GET",
       path: resourcePath(info, target),
+      ...(options.metadataOnly ? { accept: metadataAccept.list } : {}),
       query: {
         labelSelector:
           options.labelSelector === undefined
@@ -481,6 +525,21 @@ export class KubeClient {
    *   if (event.type !== "BOOKMARK") console.log(event.type, event.object.metadata.name);
    * }
    */
+  watch<T extends KubeObject>(
+    type: ResourceType<T>,
+    options: WatchOptions & { metadataOnly: true },
+  ): Promise<WatchStream<PartialObjectMetadata>>;
+  /**
+   * Watches whole objects (see the overload above for metadata only).
+   *
+   * @example
+   * const watch = await client.watch(ConfigMap, { namespace: "ns", metadataOnly: true, signal });
+   * for await (const event of watch) if (event.type === "ADDED") console.log(event.object.kind); // PartialObjectMetadata
+   */
+  watch<T extends KubeObject>(
+    type: ResourceType<T>,
+    options?: WatchOptions,
+  ): Promise<WatchStream<T>>;
   async watch<T extends KubeObject>(
     type: ResourceType<T>,
     options: WatchOptions = {},

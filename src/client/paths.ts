@@ -153,3 +153,16 @@ export function formatSelector(selector: Selector): string {
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
 }
+
+/**
+ * `Accept` headers that ask the API server for `PartialObjectMetadata` (metadata only) instead
+ * of whole objects, as client-go's metadata client does. The trailing `application/json` lets a
+ * server that cannot convert (an aggregated API of its own) answer with whole objects instead of
+ * 406; callers project those themselves.
+ */
+export const metadataAccept = {
+  /** One object (get) and watch events. */
+  object: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+  /** A list. */
+  list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+} as const;

@@ -102,6 +102,11 @@ export interface ApiRequest {
   body?: unknown;
   /** Defaults to `application/json` when there is a body. */
   contentType?: string;
+  /**
+   * The `Accept` header; default `application/json`. Metadata-only reads ask for
+   * `PartialObjectMetadata` this way (see `metadataAccept` in `paths.ts`).
+   */
+  accept?: string;
   /** What the call is, for messages and metrics. */
   describe: RequestDescription;
   /** Reads and server-side apply: safe to send again after an unclear failure. */
@@ -426,7 +431,7 @@ export class Requester {
       let started = performance.now();
       try {
         const exchanged = await this.#exchange(request, describe, reauthenticated, {
-          accept: "application/json",
+          accept: request.accept ?? "application/json",
           gzip,
           signal: deadline.signal,
         });
@@ -486,7 +491,7 @@ export class Requester {
       let started = performance.now();
       try {
         const exchanged = await this.#exchange(request, describe, reauthenticated, {
-          accept: "application/json",
+          accept: request.accept ?? "application/json",
           gzip: false,
           signal: request.signal,
           headersTimeoutMs: request.timeoutMs ?? this.#timeoutMs,

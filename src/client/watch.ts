@@ -18,7 +18,7 @@ import {
   type RequestDescription,
   type Status,
 } from "./errors.ts";
-import { formatSelector, type QueryValue, type Selector } from "./paths.ts";
+import { formatSelector, metadataAccept, type QueryValue, type Selector } from "./paths.ts";
 import type { ApiRequest, ClientMetrics, Requester } from "./request.ts";
 
 /** The object of a `BOOKMARK` event: only the resource version (and annotations) are set. */
@@ -177,6 +177,11 @@ export interface WatchOptions {
    * `resourceVersionMatch=NotOlderThan` and bookmarks as the API requires.
    */
   sendInitialEvents?: boolean;
+  /**
+   * Ask for the objects' metadata only: events carry `PartialObjectMetadata` (no spec, status
+   * or data).
+   */
+  metadataOnly?: boolean;
   /** Ends the watch (iteration then finishes without error). */
   signal?: AbortSignal;
   /**
@@ -370,6 +375,7 @@ export async function openWatch<T extends KubeObject>(
     : controller.signal;
   const response = await requester.stream({
     ...request,
+    ...(options.metadataOnly ? { accept: metadataAccept.object } : {}),
     method: "GET",
     query: watchQuery(options),
     replaySafe: true,

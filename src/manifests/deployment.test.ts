@@ -253,6 +253,7 @@ test("the Dockerfile: two stages, production dependencies, non-root, runs the mo
   assert.match(text, /^USER 1000:1000$/m);
   assert.match(text, /^EXPOSE 8080 8081$/m);
   assert.match(dockerfile({ ports: [8443, 8081, 9443] }), /^EXPOSE 8443 8081 9443$/m);
+  assert.match(text, /^ENV NODE_ENV=production MALLOC_ARENA_MAX=2$/m);
   const entrypoint = text.match(/^ENTRYPOINT (.*)$/m)?.[1];
   assert.deepEqual(JSON.parse(entrypoint!), [
     "node",

@@ -252,6 +252,42 @@ describe("status and writes", () => {
     }
   });
 
+  test("a reconcile that runs before the parent's own status update reaches the cache writes no status again", async () => {
+    const namespace = await plane.createNamespace("status-once");
+    const runs = new Map<string, number>();
+    // Each parent asks to be synced again right away, a few times: the next reconcile starts
+    // before the watch event of the status just written can reach the parent cache.
+    const operator = defineOperator({
+      name: `status-once-${suffix()}`,
+      parent: Bundle,
+      namespace,
+      children: { configMaps: ConfigMap },
+      sync({ parent }) {
+        const name = parent.metadata.name!;
+        const run = (runs.get(name) ?? 0) + 1;
+        runs.set(name, run);
+        return {
+          status: { keys: 1 },
+          children: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { a: "1" } }],
+          ...(run < 4 ? { requeueAfterMs: 1 } : {}),
+        };
+      },
+    });
+    const harness = await runOperator(operator, { plane });
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+      for (const name of names) await createBundle(namespace, name, { data: { a: "1" } });
+      await eventually(() => names.every((name) => (runs.get(name) ?? 0) >= 4));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const statusWrites = harness
+        .writes()
+        .filter((write) => write.resource === "bundles" && write.subresource === "status");
+      assert.equal(statusWrites.length, names.length, "one status write per parent");
+    } finally {
+      await harness.stop();
+    }
+  });
+
   test("a sync that throws is reported on the parent and in an Event; other parents are served", async () => {
     const namespace = await plane.createNamespace("throws");
     const operator = defineOperator({

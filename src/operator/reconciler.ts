@@ -45,7 +45,13 @@ import type { EventRecorder } from "./events.ts";
 import { CleanupProgress, finalizerStep, setFinalizer } from "./finalizer.ts";
 import { isControlledBy, parentUidLabel } from "./ownership.ts";
 import { buildFinalizeRequest, buildSyncRequest, type Snapshot } from "./request.ts";
-import { desiredStatus, type SyncedState, statusDiffers, writeStatus } from "./status.ts";
+import {
+  desiredStatus,
+  RecentStatusWrites,
+  type SyncedState,
+  statusDiffers,
+  writeStatus,
+} from "./status.ts";
 
 /** A logger that can carry fields into every line of one sync. */
 export type OperatorLogger = Logger & { child?(bindings: Record<string, unknown>): Logger };
@@ -159,6 +165,8 @@ function syncedAfterError(error: unknown): SyncedState {
 export class ParentReconciler {
   readonly #options: ReconcilerOptions;
   readonly #churn = new ChurnDetector();
+  /** Statuses written that the parent cache has not caught up with yet. */
+  readonly #recentStatus = new RecentStatusWrites();
   readonly #cleanup = new CleanupProgress();
   readonly #parentType: ResourceType;
   /** Declared child types by their declared name. */
@@ -236,6 +244,7 @@ export class ParentReconciler {
     if (!parent) {
       draft.phase = "gone";
       this.#churn.forget(draft.key);
+      this.#recentStatus.forget(draft.key);
       return;
     }
     const step = finalizerStep(parent, this.#options.operator.finalizer, this.#needsFinalizer);
@@ -518,14 +527,25 @@ export class ParentReconciler {
     signal: AbortSignal,
     logger: Logger,
   ): Promise<void> {
-    const wanted = desiredStatus(parent, user, draft.synced!, now);
-    if (!statusDiffers(parent, wanted)) return;
+    // The status the parent has now: the cache's, or the one just written if the cache lags.
+    const current = this.#recentStatus.current(draft.key, parent);
+    const wanted = desiredStatus(current, user, draft.synced!, now);
+    if (!statusDiffers(current, wanted)) return;
     try {
       const { client, operator } = this.#options;
-      await writeStatus(client, this.#parentType, parent, wanted, operator.name, signal);
+      const written = await writeStatus(
+        client,
+        this.#parentType,
+        parent,
+        wanted,
+        operator.name,
+        signal,
+      );
+      this.#recentStatus.wrote(draft.key, parent, written?.status ?? wanted);
       draft.writes++;
       draft.statusWritten = true;
     } catch (error) {
+      this.#recentStatus.forget(draft.key);
       if (isNotFound(error)) return; // the parent is gone: nothing to report on
       logger.warn({ err: error }, `status write of ${draft.key} failed: ${errorMessage(error)}`);
       draft.error ??= asError(error);
@@ -632,6 +652,7 @@ export class ParentReconciler {
       for (const child of list ?? []) this.#options.memory.forget(child.metadata.uid);
     }
     this.#churn.forget(draft.key);
+    this.#recentStatus.forget(draft.key);
   }
 
   /**

@@ -63,6 +63,79 @@ export function statusDiffers(parent: KubeObject, wanted: Status): boolean {
   return !jsonEqual(parent.status ?? {}, wanted);
 }
 
+/**
+ * Statuses just written whose watch event has not reached the parent cache yet. A child's event
+ * often arrives before the parent's own status update; the reconcile it triggers would read the
+ * parent as it was before the write, find the status different and write it again. With this
+ * memory, a parent whose cached `resourceVersion` is still the one the write was based on is
+ * compared with the status written instead.
+ *
+ * Entries live until the cache shows a newer parent or {@link RecentStatusWrites.ttlMs} passes,
+ * so a cache that never catches up (the parent deleted meanwhile) holds nothing for long.
+ *
+ * @example
+ * const recent = new RecentStatusWrites();
+ * recent.wrote(key, parent, written.status);
+ * const base = recent.current(key, cachedParent); // the parent with the status last written
+ */
+export class RecentStatusWrites {
+  static readonly ttlMs = 30_000;
+  readonly #entries = new Map<
+    string,
+    { basedOn: string | undefined; status: unknown; at: number }
+  >();
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Records that `status` was written over `parent` (the version the write was based on). */
+  wrote(key: string, parent: KubeObject, status: unknown): void {
+    this.#sweep();
+    this.#entries.delete(key); // re-inserted last: the map stays in time order
+    this.#entries.set(key, {
+      basedOn: parent.metadata.resourceVersion,
+      status,
+      at: this.#now(),
+    });
+  }
+
+  /**
+   * The parent to compare a wanted status with: `parent` itself, or, while the cache still
+   * holds the version a write was based on, `parent` with the status that write stored.
+   */
+  current(key: string, parent: KubeObject): KubeObject {
+    const entry = this.#entries.get(key);
+    if (!entry) return parent;
+    if (
+      entry.basedOn !== parent.metadata.resourceVersion ||
+      this.#now() - entry.at > RecentStatusWrites.ttlMs
+    ) {
+      this.#entries.delete(key);
+      return parent;
+    }
+    return { ...parent, status: entry.status };
+  }
+
+  /** Forgets a parent (deleted, or its write failed). */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #sweep(): void {
+    const oldest = this.#now() - RecentStatusWrites.ttlMs;
+    for (const [key, entry] of this.#entries) {
+      if (entry.at >= oldest) break;
+      this.#entries.delete(key);
+    }
+  }
+}
+
 /** Writes the status with server-side apply on `/status`; returns the updated parent. */
 export async function writeStatus(
   client: KubeClient,

@@ -52,6 +52,15 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/**
+ * The metadata-only form of any object (`meta.k8s.io/v1` `PartialObjectMetadata`): what the API
+ * server sends when a read asks for it, and what metadata-only caches hold.
+ */
+export interface PartialObjectMetadata extends KubeObject {
+  /** The object's metadata, as whole as the object's own. */
+  metadata: ObjectMeta;
+}
+
 /** List metadata (`metav1.ListMeta`). */
 export interface ListMeta {
   resourceVersion?: string;
