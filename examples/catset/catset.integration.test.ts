@@ -175,7 +175,7 @@ test("Pods start in order, each once the previous is Ready, with no NotConvergin
       const gapMs = createdAt(pod) - readySince(previous);
       assert.ok(gapMs >= 0, `web-${ordinal} created before web-${ordinal - 1} was Ready`);
       assert.ok(
-        gapMs <= 5_000,
+        gapMs <= 10_000,
         `web-${ordinal} created ${gapMs} ms after web-${ordinal - 1} was Ready`,
       );
     }
