@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Deployment, findCondition, type Pod } from "kube-operon";
-import { callSync } from "kube-operon/testkit";
+import { callFinalize, callSync } from "kube-operon/testkit";
 import memcachedOperator, { labelsFor, type Memcached } from "./memcached.ts";
 
 const now = new Date("2030-01-01T00:00:00Z");
@@ -169,14 +169,7 @@ test("Degraded: a crash-looping Pod at once, a stalled rollout once past its dea
 });
 
 test("finalize records a Warning Event and reports the cleanup done", async () => {
-  const result = await memcachedOperator.finalize!({
-    parent: memcached(),
-    children: {} as never,
-    attempt: 0,
-    signal: new AbortController().signal,
-    now,
-    client: {} as never,
-  });
+  const result = await callFinalize(memcachedOperator, { parent: memcached(), now });
   assert.deepEqual(result, {
     finalized: true,
     events: [
