@@ -48,8 +48,12 @@ const common = {
   ),
   suspend: Type.Optional(Type.Boolean({ description: "Start no more runs." })),
   jobTemplate: K8s.Opaque<JobTemplateSpec>({ description: "The Job each run creates." }),
-  successfulJobsHistoryLimit: Type.Optional(Type.Integer({ minimum: 0 })),
-  failedJobsHistoryLimit: Type.Optional(Type.Integer({ minimum: 0 })),
+  successfulJobsHistoryLimit: Type.Optional(
+    Type.Integer({ minimum: 0, description: "How many successful Jobs to keep (default 3)." }),
+  ),
+  failedJobsHistoryLimit: Type.Optional(
+    Type.Integer({ minimum: 0, description: "How many failed Jobs to keep (default 1)." }),
+  ),
 };
 
 const status = K8s.Status({
@@ -229,7 +233,7 @@ export default defineOperator({
     // unless it is past the starting deadline. Older missed runs are skipped, as Kubernetes does.
     let due: Date | undefined;
     if (!spec.suspend) {
-      const since = new Date(lastRun || Date.parse(parent.metadata.creationTimestamp!));
+      const since = new Date(lastRun || (parent.metadata.creationTimestamp ?? now.toISOString()));
       due = lastDueTime(spec.schedule, seed, since, now);
       const deadline = spec.startingDeadlineSeconds;
       if (due && deadline !== undefined && now.getTime() - due.getTime() > deadline * 1000) {
