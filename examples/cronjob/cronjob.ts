@@ -1,14 +1,25 @@
 /**
- * CronJob, after Kubebuilder's tutorial: Jobs from a template on a cron schedule, and the API's
- * move from v1 (`schedule: "*\/5 * * * *"`) to v2 (a structured schedule), with a conversion
- * webhook between them, a defaulting webhook and a validating webhook.
+ * CronJob, after the Kubebuilder book's tutorial: a Job from a template at each time of a cron
+ * schedule, and the API's move from v1 (`schedule: "*\/5 * * * *"`) to v2 (a structured
+ * schedule), with a conversion webhook between them, a defaulting webhook and a validating
+ * webhook.
+ *
+ * A run starts when it is due and not later than `startingDeadlineSeconds`, unless the CronJob
+ * is suspended or its `concurrencyPolicy` says otherwise (`Forbid`: not while a run is active;
+ * `Replace`: the active runs are deleted first). Finished Jobs are kept up to the history
+ * limits. The status lists the active Jobs and the time of the last run; `sync` asks to be
+ * called again at the next scheduled time.
+ *
+ * Where the tutorial lists, deletes and creates Jobs itself, `sync` returns the Jobs that should
+ * exist: a Job it stops returning (old history, a replaced run) is deleted by Operon with
+ * background propagation, so its Pods go too. The time comes from `request.now`, so tests choose
+ * it. Schedules are read by the `cron-parser` package, in UTC (`cron.ts`).
  *
  * Objects are stored as v1, the hub: v2 converts to and from it. Either version can be created
  * and read (`kubectl get cronjobs.v2.batch.tutorial.kubebuilder.io`).
  */
 import {
   child,
-  type Desired,
   defineConversion,
   defineOperator,
   defineResource,
@@ -21,7 +32,7 @@ import {
   Type,
   validatingWebhook,
 } from "kube-operon";
-import { CronSchedule, splitSchedule } from "./cron.ts";
+import { lastDueTime, nextTime, parseSchedule, splitSchedule } from "./cron.ts";
 
 const common = {
   startingDeadlineSeconds: Type.Optional(
@@ -37,14 +48,36 @@ const common = {
   ),
   suspend: Type.Optional(Type.Boolean({ description: "Start no more runs." })),
   jobTemplate: K8s.Opaque<JobTemplateSpec>({ description: "The Job each run creates." }),
-  successfulJobsHistoryLimit: Type.Optional(Type.Integer({ minimum: 0 })),
-  failedJobsHistoryLimit: Type.Optional(Type.Integer({ minimum: 0 })),
+  successfulJobsHistoryLimit: Type.Optional(
+    Type.Integer({ minimum: 0, description: "How many successful Jobs to keep (default 3)." }),
+  ),
+  failedJobsHistoryLimit: Type.Optional(
+    Type.Integer({ minimum: 0, description: "How many failed Jobs to keep (default 1)." }),
+  ),
 };
 
 const status = K8s.Status({
-  active: Type.Optional(Type.Array(Type.String(), { description: "Jobs running now." })),
-  lastScheduleTime: Type.Optional(K8s.DateTime()),
+  active: Type.Optional(
+    Type.Array(
+      Type.Object({
+        apiVersion: Type.String(),
+        kind: Type.String(),
+        name: Type.String(),
+        namespace: Type.String(),
+        uid: Type.String(),
+      }),
+      { description: "The Jobs running now." },
+    ),
+  ),
+  lastScheduleTime: Type.Optional(
+    K8s.DateTime({ description: "When the last run was scheduled to start." }),
+  ),
 });
+
+const columns = [
+  { name: "Suspend", type: "boolean", jsonPath: ".spec.suspend" },
+  { name: "Last Schedule", type: "date", jsonPath: ".status.lastScheduleTime" },
+] as const;
 
 const field = (description: string) => Type.Optional(Type.String({ description }));
 
@@ -62,7 +95,10 @@ export const CronJob = defineResource({
         ...common,
       }),
       status,
-      printerColumns: [{ name: "Schedule", type: "string", jsonPath: ".spec.schedule" }],
+      printerColumns: [
+        { name: "Schedule", type: "string", jsonPath: ".spec.schedule" },
+        ...columns,
+      ],
     },
     v2: {
       spec: Type.Object({
@@ -79,6 +115,7 @@ export const CronJob = defineResource({
         ...common,
       }),
       status,
+      printerColumns: [...columns],
     },
   },
 });
@@ -127,12 +164,12 @@ export const validateCronJob = validatingWebhook(CronJob, {
   validate({ object }) {
     if (!object) return;
     const causes = [];
-    // Job names are `<name>-<minutes>` and must fit a 63-character label.
+    // Job names are `<name>-<seconds since 1970>` and must fit a 63-character label.
     if ((object.metadata.name ?? "").length > 52) {
       causes.push({ field: "metadata.name", message: "must be no more than 52 characters" });
     }
     try {
-      CronSchedule.parse(object.spec.schedule);
+      parseSchedule(object.spec.schedule);
     } catch (error) {
       causes.push({ field: "spec.schedule", message: (error as Error).message });
     }
@@ -142,48 +179,73 @@ export const validateCronJob = validatingWebhook(CronJob, {
   },
 });
 
-/** When a Job was scheduled to run. */
+/** The annotation on each Job that says when its run was scheduled. */
 export const scheduledAtAnnotation = "batch.tutorial.kubebuilder.io/scheduled-at";
 
+/** `Complete` or `Failed` once a Job has finished, else undefined. */
 function finished(job: Job): "Complete" | "Failed" | undefined {
-  const done = job.status?.conditions?.find(
-    (condition) =>
-      (condition.type === "Complete" || condition.type === "Failed") && condition.status === "True",
-  );
-  return done?.type as "Complete" | "Failed" | undefined;
+  for (const condition of job.status?.conditions ?? []) {
+    if (
+      (condition.type === "Complete" || condition.type === "Failed") &&
+      condition.status === "True"
+    )
+      return condition.type;
+  }
+  return undefined;
 }
 
-const scheduledAt = (job: Job) =>
-  Date.parse(job.metadata.annotations?.[scheduledAtAnnotation] ?? "");
+/** When a Job's run was scheduled (its annotation; its creation for Jobs made otherwise). */
+function scheduledTime(job: Job): number {
+  const at = job.metadata.annotations?.[scheduledAtAnnotation] ?? job.metadata.creationTimestamp;
+  return at ? Date.parse(at) : 0;
+}
+
+/** Kubernetes' time format: RFC 3339 in seconds. */
+const formatTime = (time: number) => new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export default defineOperator({
   name: "cronjob",
   parent: CronJob,
-  children: { jobs: child(Job, { strategy: "onDelete" }) },
-  sync({ parent, children }) {
-    const now = new Date();
+  children: {
+    // A Job runs as it was made: never updated ("onDelete"). One no longer returned is deleted
+    // with background propagation (the default), so its Pods go with it.
+    jobs: child(Job, { strategy: "onDelete", propagationPolicy: "Background" }),
+  },
+  sync({ parent, children, now }) {
     const { spec } = parent;
-    const schedule = CronSchedule.parse(spec.schedule);
-    const jobs = [...children.jobs.list()].sort((a, b) => scheduledAt(b) - scheduledAt(a));
-
-    // The latest run due since the last one (or the creation), within the starting deadline.
-    const since = parent.status?.lastScheduleTime ?? parent.metadata.creationTimestamp ?? now;
-    let due: Date | undefined;
-    let next = schedule.next(new Date(since));
-    for (let missed = 0; next && next <= now && missed < 100; missed++) {
-      due = next;
-      next = schedule.next(next);
-    }
-    const deadline = spec.startingDeadlineSeconds;
-    if (due && deadline !== undefined && now.getTime() - due.getTime() > deadline * 1000) {
-      due = undefined;
-    }
-
-    const active = jobs.filter((job) => !finished(job));
+    // The defaulting webhook sets these; without it (a test, a cluster without webhooks) the
+    // same defaults apply here.
     const policy = spec.concurrencyPolicy ?? "Allow";
-    const start = due && !spec.suspend && !(policy === "Forbid" && active.length > 0);
+    const name = parent.metadata.name!;
+    const seed = `${parent.metadata.namespace}/${name}`;
+    // Newest first; Jobs already being deleted are gone as far as the schedule is concerned.
+    const jobs = children.jobs
+      .list()
+      .filter((job) => !job.metadata.deletionTimestamp)
+      .sort((a, b) => scheduledTime(b) - scheduledTime(a));
+    const active = jobs.filter((job) => !finished(job));
+
+    // The last run: the status remembers it after its Job is gone from the history.
+    const recorded = parent.status?.lastScheduleTime;
+    let lastRun = Math.max(recorded ? Date.parse(recorded) : 0, ...jobs.map(scheduledTime));
+
+    // The run due now, if any: the latest scheduled time since the last run (or the creation),
+    // unless it is past the starting deadline. Older missed runs are skipped, as Kubernetes does.
+    let due: Date | undefined;
+    if (!spec.suspend) {
+      const since = new Date(lastRun || (parent.metadata.creationTimestamp ?? now.toISOString()));
+      due = lastDueTime(spec.schedule, seed, since, now);
+      const deadline = spec.startingDeadlineSeconds;
+      if (due && deadline !== undefined && now.getTime() - due.getTime() > deadline * 1000) {
+        due = undefined;
+      }
+      if (due && policy === "Forbid" && active.length > 0) due = undefined;
+    }
+
+    // The Jobs to keep: active ones (unless replaced), then the newest finished ones.
+    const replaced = due !== undefined && policy === "Replace";
     const kept = [
-      ...(start && policy === "Replace" ? [] : active),
+      ...(replaced ? [] : active),
       ...jobs
         .filter((job) => finished(job) === "Complete")
         .slice(0, spec.successfulJobsHistoryLimit ?? 3),
@@ -191,36 +253,43 @@ export default defineOperator({
         .filter((job) => finished(job) === "Failed")
         .slice(0, spec.failedJobsHistoryLimit ?? 1),
     ];
-    const jobsToKeep: Desired<Job>[] = kept.map((job) =>
-      desired(Job, {
-        metadata: { name: job.metadata.name!, annotations: { ...job.metadata.annotations } },
-        ...(job.spec ? { spec: job.spec } : {}),
-      }),
-    );
-    const running = start && policy === "Replace" ? [] : active.map((job) => job.metadata.name!);
-    if (start && due) {
-      const template = spec.jobTemplate;
-      const name = `${parent.metadata.name}-${Math.floor(due.getTime() / 60_000)}`;
-      jobsToKeep.push(
-        desired(Job, {
-          metadata: {
-            name,
-            labels: { ...template.metadata?.labels },
-            annotations: {
-              ...template.metadata?.annotations,
-              [scheduledAtAnnotation]: due.toISOString(),
-            },
-          },
-          ...(template.spec ? { spec: template.spec } : {}),
-        }),
-      );
-      running.push(name);
+    const returned = kept.map((job) => jobFor(parent, scheduledTime(job), job.metadata.name));
+    if (due) {
+      returned.push(jobFor(parent, due.getTime()));
+      lastRun = Math.max(lastRun, due.getTime());
     }
-    const lastScheduleTime = start && due ? due.toISOString() : parent.status?.lastScheduleTime;
+
     return {
-      status: { active: running, ...(lastScheduleTime ? { lastScheduleTime } : {}) },
-      children: jobsToKeep,
-      ...(next ? { requeueAfterMs: Math.max(next.getTime() - now.getTime(), 1_000) } : {}),
+      status: {
+        // The Jobs that exist and run; a Job created now is listed once it exists.
+        active: (replaced ? [] : active).map((job) => ({
+          apiVersion: "batch/v1",
+          kind: "Job",
+          name: job.metadata.name!,
+          namespace: job.metadata.namespace!,
+          uid: job.metadata.uid!,
+        })),
+        ...(lastRun > 0 ? { lastScheduleTime: formatTime(lastRun) } : {}),
+      },
+      // Each Job is named after its scheduled time, so every sync returns the same Jobs.
+      children: returned,
+      // Look again at the next scheduled time, even if nothing changes before.
+      ...(spec.suspend
+        ? {}
+        : { requeueAfterMs: nextTime(spec.schedule, seed, now).getTime() - now.getTime() }),
     };
   },
 });
+
+/** The Job of the run scheduled at `time` (ms since the epoch), named after that time. */
+function jobFor(parent: CronJob, time: number, name?: string) {
+  const { metadata, spec } = parent.spec.jobTemplate;
+  return desired(Job, {
+    metadata: {
+      name: name ?? `${parent.metadata.name}-${Math.floor(time / 1000)}`,
+      labels: { ...metadata?.labels },
+      annotations: { ...metadata?.annotations, [scheduledAtAnnotation]: formatTime(time) },
+    },
+    spec: spec ?? { template: {} },
+  });
+}

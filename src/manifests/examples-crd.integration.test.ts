@@ -9,9 +9,11 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
+import { CatSet } from "../../examples/catset/catset.ts";
 import { ClusterHealth } from "../../examples/cluster-health/cluster-health.ts";
 import { EchoServer } from "../../examples/echo-server/echo-server.ts";
 import { Foo } from "../../examples/foo/foo.ts";
+import { Memcached } from "../../examples/memcached/memcached.ts";
 import { MyApp } from "../../examples/myapp/myapp.ts";
 import type { CustomResourceType } from "../resources/define.ts";
 import type { ControlPlane } from "../testkit/control-plane.ts";
@@ -31,6 +33,7 @@ interface ExampleCase {
   columns: RegExp;
 }
 
+// The CronJob's CRD is its own test's (examples/cronjob), which points it at a conversion webhook.
 const examples: Record<string, ExampleCase> = {
   "echo-server": {
     type: EchoServer as unknown as CustomResourceType,
@@ -75,6 +78,28 @@ const examples: Record<string, ExampleCase> = {
       "Labels a Node must have to count; empty selects every Node.",
     ],
     columns: /^NAME\s+HEALTHY\s+TOTAL\s+AGE$/,
+  },
+  memcached: {
+    type: Memcached as unknown as CustomResourceType,
+    sample: "examples/memcached/samples/memcached.yaml",
+    invalid: [{ size: 4 }, /spec\.size: Invalid value: 4/],
+    explain: [
+      "A memcached cluster: a Deployment of `size` memcached Pods.",
+      "spec.size",
+      "How many memcached Pods run (1 to 3).",
+    ],
+    columns: /^NAME\s+SIZE\s+AVAILABLE\s+DEGRADED\s+AGE$/,
+  },
+  catset: {
+    type: CatSet as unknown as CustomResourceType,
+    sample: "examples/catset/samples/nginx-backend.yaml",
+    invalid: [{ replicas: -1 }, /spec\.replicas: Invalid value: -1/],
+    explain: [
+      "A StatefulSet-like set of Pods <name>-0 to <name>-N-1",
+      "spec.volumeClaimTemplates",
+      "Claims each Pod gets",
+    ],
+    columns: /^NAME\s+DESIRED\s+READY\s+UPDATED\s+AGE$/,
   },
 };
 
@@ -136,9 +161,14 @@ describe("the examples' generated CRDs", () => {
         const [kindDescription, field, fieldDescription] = example.explain;
         // kubectl wraps long descriptions: compare with single spaces.
         const flat = (text: string) => text.replace(/\s+/g, " ");
-        const explained = flat(await kubectl.ok(["explain", crdName]));
+        // By plural and API version: `cronjobs.batch.tutorial...` would name batch/v1's CronJob.
+        const { plural } = crd.spec.names;
+        const apiVersion = `--api-version=${crd.spec.group}/${crd.spec.versions[0]!.name}`;
+        const explained = flat(await kubectl.ok(["explain", plural, apiVersion]));
         assert.ok(explained.includes(kindDescription), explained);
-        const explainedField = flat(await kubectl.ok(["explain", `${crdName}.${field}`]));
+        const explainedField = flat(
+          await kubectl.ok(["explain", `${plural}.${field}`, apiVersion]),
+        );
         assert.ok(explainedField.includes(fieldDescription), explainedField);
       } finally {
         await kubectl.run(["delete", crdName, objectName, ...where, "--wait=false"]);

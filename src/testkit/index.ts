@@ -49,5 +49,5 @@ export {
   testControlPlane,
   testControlPlaneSetup,
 } from "./shared.ts";
-export { callSync, type SyncInput } from "./sync-request.ts";
+export { callFinalize, callSync, type FinalizeInput, type SyncInput } from "./sync-request.ts";
 export { controlPlaneVersions } from "./versions.ts";

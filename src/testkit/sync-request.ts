@@ -1,17 +1,18 @@
 /**
- * Calling an operator's `sync` in a unit test, with no server: build the request from plain
- * objects (with the same builder the reconciler uses) and get back what `sync` returns, typed by
- * the operator's declared children.
+ * Calling an operator's `sync` or `finalize` in a unit test, with no server: build the request
+ * from plain objects (with the same builders the reconciler uses) and get back what the function
+ * returns, typed by the operator's declarations.
  */
 import type { KubeClient } from "../client/client.ts";
 import type {
   ChildSpec,
+  FinalizeResult,
   ObjectOfSpec,
   Operator,
   SyncReason,
   SyncResult,
 } from "../operator/declaration.ts";
-import { buildSyncRequest } from "../operator/request.ts";
+import { buildFinalizeRequest, buildSyncRequest } from "../operator/request.ts";
 import type { KubeObject } from "../resources/object.ts";
 
 /** The snapshot to build a request from. */
@@ -39,13 +40,13 @@ export interface SyncInput<
 }
 
 /** A stand-in for `request.client` that says how to give a real one. */
-function absentClient(): KubeClient {
+function absentClient(caller: "callSync" | "callFinalize"): KubeClient {
   return new Proxy({} as KubeClient, {
     get(_target, property) {
       if (property === "then") return undefined; // not a thenable
       return () => {
         throw new Error(
-          `request.client.${String(property)}: callSync was given no client; pass one with callSync(operator, { client, ... })`,
+          `request.client.${String(property)}: ${caller} was given no client; pass one with ${caller}(operator, { client, ... })`,
         );
       };
     },
@@ -80,8 +81,45 @@ export async function callSync<
       attempt: input.attempt ?? 0,
       signal: input.signal ?? new AbortController().signal,
       now: input.now ?? new Date(),
-      client: input.client ?? absentClient(),
+      client: input.client ?? absentClient("callSync"),
     },
   );
   return (await anyOperator.sync(request)) as unknown as SyncResult<P, C>;
+}
+
+/** The snapshot to build a `finalize` request from: {@link SyncInput} without what only `sync` reads. */
+export type FinalizeInput<
+  P extends KubeObject,
+  C extends Record<string, ChildSpec> = Record<string, ChildSpec>,
+> = Omit<SyncInput<P, C>, "related" | "reasons">;
+
+/**
+ * Calls `operator.finalize` with a request built from plain objects, as Operon calls it while a
+ * parent is being deleted. Throws when the operator has no `finalize`.
+ *
+ * @example
+ * const result = await callFinalize(memcachedOperator, { parent: memcached });
+ * assert.equal(result.finalized, true);
+ * assert.equal(result.events?.[0]?.reason, "Deleting");
+ */
+export async function callFinalize<
+  P extends KubeObject,
+  C extends Record<string, ChildSpec>,
+  R extends Record<string, KubeObject>,
+>(operator: Operator<P, C, R>, input: FinalizeInput<NoInfer<P>, C>): Promise<FinalizeResult<P>> {
+  const anyOperator = operator as unknown as Operator;
+  if (!anyOperator.finalize) {
+    throw new Error(`callFinalize: operator "${operator.name}" has no finalize function`);
+  }
+  const request = buildFinalizeRequest(
+    anyOperator,
+    { parent: input.parent, children: (input.children ?? {}) as Record<string, KubeObject[]> },
+    {
+      attempt: input.attempt ?? 0,
+      signal: input.signal ?? new AbortController().signal,
+      now: input.now ?? new Date(),
+      client: input.client ?? absentClient("callFinalize"),
+    },
+  );
+  return (await anyOperator.finalize(request)) as FinalizeResult<P>;
 }
