@@ -5,7 +5,7 @@
  * not control — except a child kept from an earlier parent of the same name, which it takes over.
  */
 import type { KubeClient } from "../client/client.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../client/errors.ts";
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../client/errors.ts";
 import type { KubeObject } from "../resources/object.ts";
 import type { ChildTypeInfo, PreparedChild } from "./desired.ts";
 import { type AppliedMemory, needsWrite } from "./drift.ts";
@@ -129,6 +129,48 @@ function keptFromEarlierParent(
  * Reconciles one parent's children. Each child is handled on its own: one failure does not stop
  * the others, and the outcome lists every failure by child.
  */
+/** How many times the hand-over of created fields is tried against an object others write too. */
+const handOverAttempts = 5;
+
+/**
+ * A child Operon created still owns its first fields through the create's `Update` entry; when
+ * the desired state applied since dropped some of them, this hands them to the `Apply` entry and
+ * applies again, so the server removes them. The hand-over is guarded by the resourceVersion it
+ * was computed from; when another writer moved the object on in between (a Deployment's
+ * controller writing its status), the object is read again and the hand-over recomputed.
+ * Returns the object after the last write and the writes made here.
+ */
+export async function handOverCreatedFields(
+  client: Pick<KubeClient, "get" | "patch">,
+  child: Pick<PreparedChild, "type" | "name" | "namespace">,
+  applied: KubeObject,
+  fieldManager: string,
+  reapply: () => Promise<KubeObject>,
+): Promise<{ object: KubeObject; writes: number }> {
+  const where = child.namespace ? { namespace: child.namespace } : {};
+  let base = applied;
+  for (let attempt = 1; ; attempt++) {
+    const folded = foldCreatedFields(base.metadata.managedFields, fieldManager);
+    if (!folded) return { object: applied, writes: 0 };
+    try {
+      await client.patch(
+        child.type,
+        child.name,
+        [
+          { op: "test", path: "/metadata/resourceVersion", value: base.metadata.resourceVersion },
+          { op: "replace", path: "/metadata/managedFields", value: folded },
+        ],
+        where,
+      );
+      return { object: await reapply(), writes: 2 };
+    } catch (error) {
+      // A failed `test` is answered 422: the object changed since `base` was read.
+      if (!isInvalid(error) || attempt >= handOverAttempts) throw error;
+      base = await client.get(child.type, child.name, where);
+    }
+  }
+}
+
 /** An outcome with nothing done yet, filled in as children are written. */
 export function emptyChildOutcome(): ChildOutcome {
   return {
@@ -167,27 +209,16 @@ export async function reconcileChildren(
         force: true,
         ...where(child.namespace),
       });
-    let result = await write();
-    let writes = 1;
-    // A child Operon created still owns its first fields through the create's `Update` entry;
-    // when the new desired state dropped some of them, hand them to the apply entry and apply
-    // again so the server removes them.
-    const folded = foldCreatedFields(result.metadata.managedFields, fieldManager);
-    if (folded) {
-      await client.patch(
-        child.type,
-        child.name,
-        [
-          { op: "test", path: "/metadata/resourceVersion", value: result.metadata.resourceVersion },
-          { op: "replace", path: "/metadata/managedFields", value: folded },
-        ],
-        where(child.namespace),
-      );
-      result = await write();
-      writes += 2;
-    }
-    memory.remember(result.metadata.uid!, child.hash, result.metadata.resourceVersion!);
-    return writes;
+    const applied = await write();
+    const { object, writes } = await handOverCreatedFields(
+      client,
+      child,
+      applied,
+      fieldManager,
+      write,
+    );
+    memory.remember(object.metadata.uid!, child.hash, object.metadata.resourceVersion!);
+    return 1 + writes;
   };
 
   /**
