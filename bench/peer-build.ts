@@ -7,7 +7,16 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -157,11 +166,15 @@ async function ensureBinary(plan: BuildPlan, progress: (line: string) => void): 
   return binary;
 }
 
-/** Returns the path of the Go binary built from `sourceDir`, building it first when needed. */
+/**
+ * Returns the path of the Go binary built from `sourceDir` (its package `packagePath`, default
+ * the module's root), building it first when needed.
+ */
 export async function ensureGoBinary(
   name: string,
   sourceDir: string,
   progress: (line: string) => void,
+  packagePath = ".",
 ): Promise<string> {
   return ensureBinary(
     {
@@ -171,12 +184,34 @@ export async function ensureGoBinary(
       pattern: goSources,
       what: "the first build downloads modules and compiles them: a few minutes on a small machine",
       build: (output) => ({
-        args: ["build", "-trimpath", "-o", output, "."],
+        args: ["build", "-trimpath", "-o", output, packagePath],
         env: { GOFLAGS: `${process.env.GOFLAGS ?? ""} -buildvcs=false`.trim() },
       }),
     },
     progress,
   );
+}
+
+/**
+ * Unpacks a source tarball (once) into the bench cache and returns the folder it holds (the
+ * tarball's single top-level folder).
+ *
+ * @example
+ * const source = await unpackSource("/path/metacontroller-175eac0.tar.gz", "metacontroller-src");
+ */
+export async function unpackSource(tarball: string, name: string): Promise<string> {
+  const content = await readFile(tarball);
+  const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
+  const directory = join(benchCacheDir(), `${name}-${hash}`);
+  const done = join(directory, ".unpacked");
+  const inside = async () =>
+    join(directory, (await readdir(directory)).find((entry) => entry !== ".unpacked")!);
+  if (existsSync(done)) return inside();
+  await rm(directory, { recursive: true, force: true });
+  await mkdir(directory, { recursive: true });
+  await run("tar", ["-xzf", tarball, "-C", directory]);
+  await writeFile(done, "");
+  return inside();
 }
 
 /**
