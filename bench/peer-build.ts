@@ -258,9 +258,10 @@ export interface OperonBuild {
 /**
  * Builds Operon to JavaScript as `npm run build` does (`tsc -p tsconfig.build.json`), so that the
  * benchmark runs it as the operator image does: a package directory in the cache
- * (`<cache>/operon-build/`) with Operon's `package.json`, the build in `dist/`, the repository's
- * `node_modules` linked, and the benchmark's operator files (which import `kube-operon`, resolved
- * to that `dist/`). Not the repository's own `dist/`: type checks there would then read the
+ * (`<cache>/operon-build-<hash of the repository's path>/`, one per checkout, so that two checkouts
+ * benchmarking at once do not overwrite each other's build) with Operon's `package.json`, the
+ * build in `dist/`, the repository's `node_modules` linked, and the benchmark's operator files
+ * (which import `kube-operon`, resolved to that `dist/`). Not the repository's own `dist/`: type checks there would then read the
  * build's declarations instead of the sources. Always rebuilt: it takes seconds, and a stale
  * build would measure other code than the tree's.
  */
@@ -270,7 +271,8 @@ export async function buildOperon(
 ): Promise<OperonBuild> {
   progress("building Operon to JavaScript (tsc -p tsconfig.build.json, as npm run build)...");
   const started = Date.now();
-  const root = join(benchCacheDir(), "operon-build");
+  const checkout = createHash("sha256").update(repoRoot).digest("hex").slice(0, 16);
+  const root = join(benchCacheDir(), `operon-build-${checkout}`);
   await rm(root, { recursive: true, force: true });
   await mkdir(join(root, "bench"), { recursive: true });
   const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
