@@ -41,7 +41,7 @@ export interface PythonHooks {
 
 export async function startPythonHooks(): Promise<PythonHooks> {
   const script = fileURLToPath(new URL("./hook_server.py", import.meta.url));
-  const child: ChildProcess = spawn("python3", [script], { stdio: ["ignore", "pipe", "inherit"] });
+  const child: ChildProcess = spawn("python3", [script], { stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = "";
     child.stdout!.on("data", (chunk: Buffer) => {

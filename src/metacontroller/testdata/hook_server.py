@@ -1,7 +1,7 @@
 """Metacontroller hooks for the integration tests, written the way hook authors write them:
 Python's standard library only, one JSON object in, one JSON object out.
 
-    python3 hook_server.py          # prints the port it listens on, then serves
+    python3 hook_server.py          # prints the port it listens on, then serves until stdin closes
 
 POST routes (the parent's spec says what to return):
   /sync       CompositeController sync: one ConfigMap per entry of spec.configMaps, labelled
@@ -16,6 +16,7 @@ POST routes (the parent's spec says what to return):
 GET /requests?path=/sync&uid=...  the last request a route received for that parent, as JSON.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -147,7 +148,14 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, handler(request))
 
 
+def exit_when_stdin_closes():
+    # The test process holds the other end: if it dies without stopping the server, stop anyway.
+    sys.stdin.read()
+    os._exit(0)
+
+
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
 print(server.server_address[1], flush=True)
 server.serve_forever()
