@@ -24,6 +24,16 @@ const layers = {
     "manifests",
     "webhook",
   ],
+  metacontroller: [
+    "manager",
+    "manifests",
+    "operator",
+    "controller",
+    "cache",
+    "queue",
+    "client",
+    "resources",
+  ],
   testkit: [
     "manager",
     "operator",
@@ -37,6 +47,7 @@ const layers = {
   ],
   cli: [
     "testkit",
+    "metacontroller",
     "manager",
     "operator",
     "controller",

@@ -1,6 +1,12 @@
 /** The harness's command line. */
 import { parseArgs } from "node:util";
-import { type ContenderName, contenderNames, type ScenarioName, scenarioNames } from "./types.ts";
+import {
+  type ContenderName,
+  contenderNames,
+  defaultContenders,
+  type ScenarioName,
+  scenarioNames,
+} from "./types.ts";
 
 export interface BenchOptions {
   scenarios: ScenarioName[];
@@ -24,6 +30,8 @@ export interface BenchOptions {
   attach?: string;
   /** Extra Node flags for the Operon contenders, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
   operonNodeFlags: string[];
+  /** Metacontroller's source (a `.tar.gz` of its repository), for the `metacontroller` contender. */
+  metacontrollerSource?: string;
 }
 
 export const defaults = {
@@ -38,7 +46,8 @@ export const defaults = {
 export const usage = `Usage: node --conditions=operon-source bench/run.ts [options]
 
   --scenario LIST      ${scenarioNames.join(", ")} (default: all)
-  --contenders LIST    ${contenderNames.join(", ")} (default: all)
+  --contenders LIST    ${contenderNames.join(", ")}
+                       (default: ${defaultContenders.join(", ")})
   --parents LIST       parents per run, e.g. 1000 or 1000,10000 (default ${defaults.parents.join(",")})
   --idle-seconds S     length of the idle window (default ${defaults.idleSeconds})
   --churn-fraction F   share of parents churn changes (default ${defaults.churnFraction})
@@ -48,6 +57,8 @@ export const usage = `Usage: node --conditions=operon-source bench/run.ts [optio
   --out FILE           results JSON (default ${defaults.out})
   --operon-node-flags=FLAGS  extra node flags for the Operon processes, for profiling, e.g.
                        --operon-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --metacontroller-source FILE  Metacontroller's source as a .tar.gz (default: $METACONTROLLER_SOURCE,
+                       else shared/peers/metacontroller-*.tar.gz above the repository)
   --attach DIR         use the local control plane another process started in DIR instead of
                        starting one (for working on the harness; figures are then less clean)
   -h, --help
@@ -107,6 +118,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       out: { type: "string" },
       attach: { type: "string" },
       "operon-node-flags": { type: "string" },
+      "metacontroller-source": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: false,
@@ -127,7 +139,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     contenders:
       contenderList.length > 0
         ? names("contender", contenderList, contenderNames)
-        : [...contenderNames],
+        : [...defaultContenders],
     parents: parentList.length > 0 ? parentList : [...defaults.parents],
     idleSeconds: positive("idle-seconds", values["idle-seconds"], defaults.idleSeconds),
     churnFraction,
@@ -142,5 +154,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     out: values.out ?? defaults.out,
     ...(values.attach ? { attach: values.attach } : {}),
     operonNodeFlags: (values["operon-node-flags"] ?? "").split(/\s+/).filter(Boolean),
+    ...(values["metacontroller-source"]
+      ? { metacontrollerSource: values["metacontroller-source"] }
+      : {}),
   };
 }

@@ -27,6 +27,8 @@ const colors: Record<ContenderName, string> = {
   "client-node": "#8250df",
   "client-node-matched": "#bda1ef",
   floor: "#6e7781",
+  metacontroller: "#bf3989",
+  "operon-metacontroller": "#0a3069",
 };
 
 interface Metric {

@@ -17,6 +17,18 @@ export const kubeRsDefaultConcurrency = 0;
 /** The client-node peer's default: one worker drains its queue. */
 export const clientNodeDefaultConcurrency = 1;
 
+/** Parents synced at once by both Metacontroller contenders (`--workers`). */
+export const metacontrollerWorkers = 16;
+
+/** A process started before the contender and stopped after it (not measured). */
+export interface Sidecar {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The line it prints once it is ready to serve. */
+  readyLine: string;
+}
+
 export interface LaunchPlan {
   command: string;
   args: string[];
@@ -27,6 +39,8 @@ export interface LaunchPlan {
   version: string;
   /** What differs from the contender's defaults. */
   settings: string;
+  /** The hook server of the Metacontroller contenders; it prints their BENCH_READY line. */
+  sidecar?: Sidecar;
 }
 
 export interface LaunchContext {
@@ -41,6 +55,10 @@ export interface LaunchContext {
   kubeRsBinary?: string;
   /** Operon's JavaScript build and the benchmark's operator module beside it. */
   operonBuild?: { cli: string; operatorModule: string };
+  metacontrollerBinary?: string;
+  /** The benchmark's sync hook server and where it listens (the CompositeController's URL). */
+  hookBinary?: string;
+  hookAddress?: string;
   /** Parents to report BENCH_READY after (restart scenario). */
   expectParents?: number;
 }
@@ -161,6 +179,64 @@ export function launchPlan(
         settings: matched
           ? `MaxConcurrentReconciles ${operonDefaultConcurrency}; QPS -1 (no client-side limit, as its default)`
           : "defaults",
+      };
+    }
+    case "metacontroller":
+    case "operon-metacontroller": {
+      if (!context.hookBinary || !context.hookAddress)
+        throw new Error("the benchmark's hook server is not built");
+      // The same hook server for both, started first; it tells when every parent was synced.
+      const sidecar: Sidecar = {
+        command: context.hookBinary,
+        args: [],
+        env: { BENCH_HOOK_ADDR: context.hookAddress, ...expect },
+        readyLine: "BENCH_HOOK_LISTENING",
+      };
+      if (name === "metacontroller") {
+        if (!context.metacontrollerBinary) throw new Error("Metacontroller is not built");
+        return {
+          command: context.metacontrollerBinary,
+          // Matched: Operon's worker count, no client-side rate limit (the default is 5 workers
+          // at 5 requests/s, which alone takes 10 minutes per 1,000 parents); its default apply
+          // strategy (client-side dynamic apply).
+          args: [
+            `--workers=${metacontrollerWorkers}`,
+            "--client-go-qps=-1",
+            "--metrics-address=0",
+            "--health-probe-bind-address=0",
+            "--zap-log-level=info",
+          ],
+          env: { KUBECONFIG: context.kubeconfig },
+          concurrency: metacontrollerWorkers,
+          version: "metacontroller (built from its source, commit of the tarball)",
+          settings: `--workers=${metacontrollerWorkers} --client-go-qps=-1 (defaults: 5 workers, 5 requests/s)`,
+          sidecar,
+        };
+      }
+      if (!context.operonBuild) throw new Error("Operon is not built");
+      return {
+        command: context.nodePath,
+        args: [
+          ...operatorNodeFlags,
+          ...(context.operonNodeFlags ?? []),
+          context.operonBuild.cli,
+          "metacontroller",
+          "run",
+          "--kubeconfig",
+          context.kubeconfig,
+          `--workers=${metacontrollerWorkers}`,
+          "--log-format",
+          "json",
+          "--metrics-bind-address",
+          "0",
+          "--health-probe-bind-address",
+          "0",
+        ],
+        env: { NODE_OPTIONS: "", ...operatorEnvironment },
+        concurrency: metacontrollerWorkers,
+        version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree, built)`,
+        settings: `operon metacontroller run --workers=${metacontrollerWorkers}; node ${operatorNodeFlags.join(" ")} (as the image runs it)`,
+        sidecar,
       };
     }
     case "kube-rs":

@@ -222,6 +222,8 @@ export class Harness {
   readonly env: HarnessEnv;
   /** Namespaces being deleted; the next scenario waits until they are gone. */
   #deleting: string[] = [];
+  /** Hook servers of the running contenders. */
+  #sidecars: ContenderProcess[] = [];
 
   constructor(env: HarnessEnv) {
     this.env = env;
@@ -380,16 +382,37 @@ export class Harness {
     return changed;
   }
 
-  #spawn(
+  /**
+   * Starts a contender (after its sidecar, when it has one: the sidecar runs from before the
+   * contender's start, so its own start is not counted, until after the contender stops).
+   */
+  async #spawn(
     name: Exclude<ContenderName, "floor">,
     phase: string,
     expectParents?: number,
-  ): ContenderProcess {
+  ): Promise<{ process: ContenderProcess; sidecar?: ContenderProcess }> {
     const plan = launchPlan(name, {
       ...this.env.launch,
       ...(expectParents ? { expectParents } : {}),
     });
-    return new ContenderProcess({
+    let sidecar: ContenderProcess | undefined;
+    if (plan.sidecar) {
+      sidecar = new ContenderProcess({
+        name: `${name}-hook`,
+        command: plan.sidecar.command,
+        args: plan.sidecar.args,
+        env: plan.sidecar.env,
+        cwd: this.env.repoRoot,
+        logFile: join(this.env.logDir, `${name}-hook-${phase}.log`),
+      });
+      this.#sidecars.push(sidecar);
+      await withTimeout(
+        sidecar.unlessExited(sidecar.waitForLine(plan.sidecar.readyLine)),
+        30_000,
+        `${name}'s hook server listening`,
+      );
+    }
+    const process = new ContenderProcess({
       name,
       command: plan.command,
       args: plan.args,
@@ -397,6 +420,13 @@ export class Harness {
       cwd: this.env.repoRoot,
       logFile: join(this.env.logDir, `${name}-${phase}.log`),
     });
+    return { process, ...(sidecar ? { sidecar } : {}) };
+  }
+
+  /** Stops the sidecars still running (after their contenders). */
+  async #stopSidecars(): Promise<void> {
+    const sidecars = this.#sidecars.splice(0);
+    await Promise.all(sidecars.map((sidecar) => sidecar.stop()));
   }
 
   #timeoutFor(parents: number): number {
@@ -423,7 +453,7 @@ export class Harness {
       const background = await this.#quiesce();
       progress(`  background before the start: ${background.toFixed(1)} requests/s`);
       const m0 = await mark(this.env);
-      first = this.#spawn(name, `converge-${parents}`);
+      first = (await this.#spawn(name, `converge-${parents}`)).process;
       const running = first;
       prepared.observer.expect(expectedOf(prepared.parents));
       const convergedAt = await withTimeout(
@@ -517,6 +547,7 @@ export class Harness {
       // Stop the first process. Its WATCH requests are counted now that they end: they belong
       // to converge, where the process started them; anything else to the last scenario.
       await running.stop();
+      await this.#stopSidecars();
       await sleep(500);
       const m4 = await mark(this.env);
       this.#foldStop(results, "converge", lastPhase, before, m4);
@@ -533,10 +564,13 @@ export class Harness {
       before = await mark(this.env);
 
       if (scenarios.has("restart")) {
-        second = this.#spawn(name, `restart-${parents}`, parents);
+        const spawned = await this.#spawn(name, `restart-${parents}`, parents);
+        second = spawned.process;
         const restarted = second;
+        // The hook server, when there is one, sees every parent's first sync.
+        const marker = spawned.sidecar ?? restarted;
         const readyAt = await withTimeout(
-          restarted.unlessExited(restarted.waitForLine(readyLine)),
+          restarted.unlessExited(marker.waitForLine(readyLine)),
           this.#timeoutFor(parents),
           `${name} becoming ready on ${parents} converged parents`,
         );
@@ -545,6 +579,7 @@ export class Harness {
         progress(`  ${name}: restarted and ready in ${wallReady.toFixed(2)} s`);
         await sleep(settleMs);
         await restarted.stop();
+        await this.#stopSidecars();
         await sleep(500);
         const m6 = await mark(this.env);
         results.restart = this.#result(name, concurrency, before, m6, {
@@ -561,6 +596,7 @@ export class Harness {
     } finally {
       await first?.stop();
       await second?.stop();
+      await this.#stopSidecars();
       await prepared.observer.close();
       await this.#delete(prepared.namespace);
     }

@@ -7,7 +7,16 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -157,11 +166,15 @@ async function ensureBinary(plan: BuildPlan, progress: (line: string) => void): 
   return binary;
 }
 
-/** Returns the path of the Go binary built from `sourceDir`, building it first when needed. */
+/**
+ * Returns the path of the Go binary built from `sourceDir` (its package `packagePath`, default
+ * the module's root), building it first when needed.
+ */
 export async function ensureGoBinary(
   name: string,
   sourceDir: string,
   progress: (line: string) => void,
+  packagePath = ".",
 ): Promise<string> {
   return ensureBinary(
     {
@@ -171,12 +184,34 @@ export async function ensureGoBinary(
       pattern: goSources,
       what: "the first build downloads modules and compiles them: a few minutes on a small machine",
       build: (output) => ({
-        args: ["build", "-trimpath", "-o", output, "."],
+        args: ["build", "-trimpath", "-o", output, packagePath],
         env: { GOFLAGS: `${process.env.GOFLAGS ?? ""} -buildvcs=false`.trim() },
       }),
     },
     progress,
   );
+}
+
+/**
+ * Unpacks a source tarball (once) into the bench cache and returns the folder it holds (the
+ * tarball's single top-level folder).
+ *
+ * @example
+ * const source = await unpackSource("/path/metacontroller-175eac0.tar.gz", "metacontroller-src");
+ */
+export async function unpackSource(tarball: string, name: string): Promise<string> {
+  const content = await readFile(tarball);
+  const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
+  const directory = join(benchCacheDir(), `${name}-${hash}`);
+  const done = join(directory, ".unpacked");
+  const inside = async () =>
+    join(directory, (await readdir(directory)).find((entry) => entry !== ".unpacked")!);
+  if (existsSync(done)) return inside();
+  await rm(directory, { recursive: true, force: true });
+  await mkdir(directory, { recursive: true });
+  await run("tar", ["-xzf", tarball, "-C", directory]);
+  await writeFile(done, "");
+  return inside();
 }
 
 /**
@@ -223,9 +258,10 @@ export interface OperonBuild {
 /**
  * Builds Operon to JavaScript as `npm run build` does (`tsc -p tsconfig.build.json`), so that the
  * benchmark runs it as the operator image does: a package directory in the cache
- * (`<cache>/operon-build/`) with Operon's `package.json`, the build in `dist/`, the repository's
- * `node_modules` linked, and the benchmark's operator files (which import `kube-operon`, resolved
- * to that `dist/`). Not the repository's own `dist/`: type checks there would then read the
+ * (`<cache>/operon-build-<hash of the repository's path>/`, one per checkout, so that two checkouts
+ * benchmarking at once do not overwrite each other's build) with Operon's `package.json`, the
+ * build in `dist/`, the repository's `node_modules` linked, and the benchmark's operator files
+ * (which import `kube-operon`, resolved to that `dist/`). Not the repository's own `dist/`: type checks there would then read the
  * build's declarations instead of the sources. Always rebuilt: it takes seconds, and a stale
  * build would measure other code than the tree's.
  */
@@ -235,7 +271,8 @@ export async function buildOperon(
 ): Promise<OperonBuild> {
   progress("building Operon to JavaScript (tsc -p tsconfig.build.json, as npm run build)...");
   const started = Date.now();
-  const root = join(benchCacheDir(), "operon-build");
+  const checkout = createHash("sha256").update(repoRoot).digest("hex").slice(0, 16);
+  const root = join(benchCacheDir(), `operon-build-${checkout}`);
   await rm(root, { recursive: true, force: true });
   await mkdir(join(root, "bench"), { recursive: true });
   const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");

@@ -12,6 +12,18 @@ export const references: readonly { name: ContenderName; short: string }[] = [
   { name: "controller-runtime-matched", short: "cr-m" },
 ];
 
+/** Added to the references of a scenario Metacontroller took part in. */
+const metacontrollerReference = { name: "metacontroller", short: "mc" } as const;
+
+/** The references of one scenario's ratios. */
+export function referencesOf(
+  scenario: ScenarioResult,
+): readonly { name: ContenderName; short: string }[] {
+  return scenario.contenders.some((c) => c.name === "metacontroller")
+    ? [...references, metacontrollerReference]
+    : references;
+}
+
 const mib = 1024 * 1024;
 
 type Figure = "wallSeconds" | "peakRssBytes" | "steadyRssBytes" | "cpuSeconds";
@@ -29,7 +41,7 @@ export function ratio(a: number | null, b: number | null): string {
 
 function ratios(scenario: ScenarioResult, result: ContenderResult, figure: Figure): string {
   const mine = value(result, figure);
-  return references
+  return referencesOf(scenario)
     .map(({ name }) => {
       const reference = scenario.contenders.find((c) => c.name === name && !c.error);
       if (!reference) return "—";
@@ -90,15 +102,18 @@ export function concurrencyText(concurrency: number | undefined): string {
   return concurrency === 0 ? "∞" : String(concurrency);
 }
 
-const ratioHeader = `× ${references.map((r) => r.short).join("/")}`;
-
 /** The table of one scenario. */
 export function renderScenario(scenario: ScenarioResult): string {
   const figures = figuresOf(scenario);
   const columns = [
     "contender",
     "conc.",
-    ...figures.flatMap((figure) => [header(figure, scenario.scenario), ratioHeader]),
+    ...figures.flatMap((figure) => [
+      header(figure, scenario.scenario),
+      `× ${referencesOf(scenario)
+        .map((r) => r.short)
+        .join("/")}`,
+    ]),
     "writes",
     "other requests",
   ];
@@ -252,6 +267,7 @@ export function checkGoals(results: readonly ScenarioResult[]): GoalCheck[] {
       }
     }
   }
+  checks.push(...metacontrollerGoals(results));
   for (const parents of sizes(results, "memory")) {
     for (const peer of ["controller-runtime-matched", "controller-runtime"] as const) {
       const a = value(find(results, "memory", parents, "operon"), "steadyRssBytes");
@@ -383,6 +399,64 @@ export function renderContenders(results: readonly ScenarioResult[]): string {
   ].join("\n");
 }
 
+/**
+ * Metacontroller mode's goals, where both Metacontroller contenders ran: at most half of
+ * Metacontroller's converge time and memory, no writes when idle or restarted.
+ */
+function metacontrollerGoals(results: readonly ScenarioResult[]): GoalCheck[] {
+  const ran = (scenario: ScenarioResult) =>
+    scenario.contenders.some((c) => c.name === "metacontroller") &&
+    scenario.contenders.some((c) => c.name === "operon-metacontroller");
+  const checks: GoalCheck[] = [];
+  const half = (goal: string, a: number | null, b: number | null, unit: (v: number) => string) =>
+    checks.push({
+      goal,
+      met: a !== null && b !== null ? a <= 0.5 * b : null,
+      detail:
+        a !== null && b !== null ? `${ratio(a, b)}× (${unit(a)} vs ${unit(b)})` : "not measured",
+    });
+  for (const scenario of results.filter(ran)) {
+    const n = scenario.parents.toLocaleString("en-US");
+    const mine = scenario.contenders.find((c) => c.name === "operon-metacontroller" && !c.error);
+    const theirs = scenario.contenders.find((c) => c.name === "metacontroller" && !c.error);
+    if (scenario.scenario === "converge" || scenario.scenario === "memory") {
+      const convergeRan = results.some(
+        (r) => r.scenario === "converge" && r.parents === scenario.parents && ran(r),
+      );
+      if (scenario.scenario === "converge" || !convergeRan) {
+        half(
+          `converge at N = ${n}: operon-metacontroller within half of metacontroller's time`,
+          value(mine, "wallSeconds"),
+          value(theirs, "wallSeconds"),
+          (v) => `${v.toFixed(2)} s`,
+        );
+      }
+      const figures =
+        scenario.scenario === "memory"
+          ? (["peakRssBytes", "steadyRssBytes"] as const)
+          : (["peakRssBytes"] as const);
+      for (const figure of figures) {
+        half(
+          `${scenario.scenario} at N = ${n}: operon-metacontroller ${figure === "peakRssBytes" ? "peak" : "steady"} RSS within half of metacontroller's`,
+          value(mine, figure),
+          value(theirs, figure),
+          (v) => `${format(figure, v)} MiB`,
+        );
+      }
+    }
+    if (scenario.scenario === "idle" || scenario.scenario === "restart") {
+      checks.push({
+        goal: `${scenario.scenario} at N = ${n}: operon-metacontroller makes zero writes`,
+        met: mine ? mine.writes === 0 : null,
+        detail: mine
+          ? `${mine.writes} writes (metacontroller: ${theirs?.writes ?? "—"})`
+          : "not measured",
+      });
+    }
+  }
+  return checks;
+}
+
 export function renderGoals(checks: readonly GoalCheck[]): string {
   if (checks.length === 0) return "";
   const mark = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "NOT met");
@@ -410,7 +484,7 @@ export function renderReport(results: readonly ScenarioResult[]): string {
   const goals = renderGoals(checkGoals(results));
   if (goals) parts.push(goals);
   parts.push(
-    `Ratios are this row's figure divided by the same figure of ${references.map((r) => `${r.short} = ${r.name}`).join(", ")}, measured in the same run ("—": not measured or not applicable). "other requests" are reads (GET, LIST, WATCH) of the bench resources. Concurrency ∞: unbounded.`,
+    `Ratios are this row's figure divided by the same figure of ${[...references, metacontrollerReference].map((r) => `${r.short} = ${r.name}`).join(", ")} (mc where it ran), measured in the same run ("—": not measured or not applicable). "other requests" are reads (GET, LIST, WATCH) of the bench resources. Concurrency ∞: unbounded.`,
   );
   return `${parts.join("\n\n")}\n`;
 }

@@ -5,24 +5,78 @@
  *   node --conditions=operon-source bench/run.ts [--scenario ...] [--contenders ...] [--parents N,...]
  */
 import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { cpus, release, totalmem } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { KubeClient } from "../src/client/client.ts";
 import { installCustomResources } from "../src/manager/install.ts";
+import { installMetacontrollerCrds } from "../src/metacontroller/install.ts";
+import { CompositeControllerType } from "../src/metacontroller/types.ts";
 import { attachControlPlane, type ControlPlane, startControlPlane } from "../src/testkit/index.ts";
 import { parseBenchArgs, UsageError, usage } from "./args.ts";
 import { type RunContext, renderCharts } from "./charts.ts";
 import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
-import { buildOperon, ensureCargoBinary, ensureGoBinary } from "./peer-build.ts";
+import { buildOperon, ensureCargoBinary, ensureGoBinary, unpackSource } from "./peer-build.ts";
 import { renderReport } from "./report.ts";
 import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * Metacontroller's source: `--metacontroller-source`, `$METACONTROLLER_SOURCE`, else a
+ * `shared/peers/metacontroller-*.tar.gz` in a folder above the repository.
+ */
+async function metacontrollerSource(explicit: string | undefined): Promise<string> {
+  const given = explicit ?? process.env.METACONTROLLER_SOURCE;
+  if (given) return resolve(given);
+  for (const up of ["..", "../.."]) {
+    const peers = join(repoRoot, up, "shared", "peers");
+    if (!existsSync(peers)) continue;
+    const found = (await readdir(peers))
+      .filter((file) => /^metacontroller-.*\.tar\.gz$/.test(file))
+      .sort();
+    if (found.length > 0) return join(peers, found.at(-1)!);
+  }
+  throw new Error(
+    "Metacontroller's source was not found: pass --metacontroller-source <file.tar.gz> or set METACONTROLLER_SOURCE",
+  );
+}
+
+/** A free port on the loopback interface. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/**
+ * The CompositeController both Metacontroller contenders run: BenchParents own a ConfigMap and a
+ * Secret, updated in place; the children are selected by the generated `controller-uid` label.
+ */
+function benchCompositeController(hookAddress: string) {
+  return {
+    apiVersion: "metacontroller.k8s.io/v1alpha1",
+    kind: "CompositeController",
+    metadata: { name: "bench" },
+    spec: {
+      generateSelector: true,
+      parentResource: { apiVersion: "bench.operon.dev/v1", resource: "benchparents" },
+      childResources: [
+        { apiVersion: "v1", resource: "configmaps", updateStrategy: { method: "InPlace" } },
+        { apiVersion: "v1", resource: "secrets", updateStrategy: { method: "InPlace" } },
+      ],
+      hooks: { sync: { webhook: { url: `http://${hookAddress}/sync`, timeout: "10s" } } },
+    },
+  };
+}
 
 /** `operon run` flags that switch off its HTTP listeners, when this version of it has them. */
 async function operonListenerFlags(): Promise<string[]> {
@@ -154,6 +208,26 @@ async function main(): Promise<number> {
   const operonBuild = contenders.some((c) => c.startsWith("operon"))
     ? await buildOperon(repoRoot, progress)
     : undefined;
+  const metacontrollerMode = contenders.some((c) => c.endsWith("metacontroller"));
+  const hookBinary = metacontrollerMode
+    ? await ensureGoBinary(
+        "metacontroller-hook",
+        join(repoRoot, "bench/peers/metacontroller-hook"),
+        progress,
+      )
+    : undefined;
+  const metacontrollerBinary = contenders.includes("metacontroller")
+    ? await ensureGoBinary(
+        "metacontroller",
+        await unpackSource(
+          await metacontrollerSource(options.metacontrollerSource),
+          "metacontroller-src",
+        ),
+        progress,
+        "./pkg/cmd/metacontroller",
+      )
+    : undefined;
+  const hookAddress = metacontrollerMode ? `127.0.0.1:${await freePort()}` : undefined;
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
@@ -193,6 +267,13 @@ async function main(): Promise<number> {
       maxInFlight: 64,
     });
     await installCustomResources(client, [BenchParent], { fieldManager: "bench-harness" });
+    if (hookAddress) {
+      await installMetacontrollerCrds(client, { fieldManager: "bench-harness" });
+      await client.apply(CompositeControllerType, benchCompositeController(hookAddress) as never, {
+        fieldManager: "bench-harness",
+        force: true,
+      });
+    }
     progress(`control plane ready at ${plane.server} (${plane.dir})`);
 
     const harness = new Harness({
@@ -211,6 +292,8 @@ async function main(): Promise<number> {
         ...(controllerRuntimeBinary ? { controllerRuntimeBinary } : {}),
         ...(kubeRsBinary ? { kubeRsBinary } : {}),
         ...(operonBuild ? { operonBuild } : {}),
+        ...(metacontrollerBinary ? { metacontrollerBinary } : {}),
+        ...(hookBinary && hookAddress ? { hookBinary, hookAddress } : {}),
       },
       ...(floorBinary ? { floorBinary } : {}),
       progress,

@@ -14,8 +14,18 @@ export const contenderNames = [
   "client-node",
   "client-node-matched",
   "floor",
+  "metacontroller",
+  "operon-metacontroller",
 ] as const;
 export type ContenderName = (typeof contenderNames)[number];
+
+/**
+ * The contenders of a run without `--contenders`: Metacontroller and Operon's Metacontroller mode
+ * take part only when asked for (building Metacontroller takes minutes).
+ */
+export const defaultContenders: readonly ContenderName[] = contenderNames.filter(
+  (name) => name !== "metacontroller" && name !== "operon-metacontroller",
+);
 
 /** What one contender did in one scenario. `null`: the figure does not apply. */
 export interface ContenderResult {

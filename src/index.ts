@@ -103,12 +103,13 @@ export {
   type ManagerOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
-export type { Runnable } from "./manager/runnable.ts";
+export type { Runnable, RunnableContext } from "./manager/runnable.ts";
 export type {
   ManagedCertificateSettings,
   NamespacedName,
   WebhookServerSettings,
 } from "./manager/webhooks.ts";
+export * from "./metacontroller/index.ts";
 export type {
   AttemptPhase,
   FunctionCall,

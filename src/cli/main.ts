@@ -15,6 +15,11 @@ import { type Command, formatHelp, parseCommandArgs, UsageError } from "./comman
 import { generate } from "./generate.ts";
 import { init } from "./init.ts";
 import { install } from "./install.ts";
+import {
+  metacontrollerGenerate,
+  metacontrollerInstall,
+  metacontrollerRun,
+} from "./metacontroller.ts";
 import { run } from "./run.ts";
 
 const commands: Command[] = [
@@ -22,6 +27,9 @@ const commands: Command[] = [
   run,
   install,
   generate,
+  metacontrollerInstall,
+  metacontrollerRun,
+  metacontrollerGenerate,
   clusterUp,
   clusterDown,
   clusterStatus,

@@ -6,6 +6,7 @@
  * `--install-webhooks` registers the webhooks with the cluster, pointing at this process, for as
  * long as it runs.
  */
+import type { Logger } from "../logger.ts";
 import { parseDuration } from "../manager/duration.ts";
 import {
   createLogger,
@@ -14,10 +15,10 @@ import {
   parseLogFormat,
   parseLogLevel,
 } from "../manager/logging.ts";
-import { LeaderElectionLostError, Manager } from "../manager/manager.ts";
+import { LeaderElectionLostError, Manager, type ManagerOptions } from "../manager/manager.ts";
 import { AddressInUseError } from "../manager/servers.ts";
 import type { NamespacedName, WebhookServerSettings } from "../manager/webhooks.ts";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, type CommandContext, type Options, UsageError } from "./command.ts";
 import { kubeFlags, kubeOptions } from "./kube-options.ts";
 import { loadModule, loadOperators } from "./load-module.ts";
 
@@ -111,6 +112,159 @@ export function webhookSettings(values: Record<string, unknown>): WebhookServerS
   };
 }
 
+/**
+ * The flags of every command that runs a manager (`operon run`, `operon metacontroller run`):
+ * cluster, metrics, probes, leader election, shutdown and logs.
+ */
+export const managerFlags: Options = {
+  ...kubeOptions,
+  "metrics-bind-address": {
+    type: "string",
+    description: "Where /metrics is served: :8080, 127.0.0.1:8080, :0 (any free port) or 0 (off)",
+    default: ":8080",
+  },
+  "metrics-secure": {
+    type: "boolean",
+    description:
+      "Serve /metrics over HTTPS, each scrape authenticated (TokenReview) and authorized (SubjectAccessReview) by the API server",
+    default: false,
+  },
+  "metrics-cert-path": {
+    type: "string",
+    description:
+      "With --metrics-secure: a directory with tls.crt and tls.key (default a self-signed certificate)",
+  },
+  "health-probe-bind-address": {
+    type: "string",
+    description: "Where /healthz and /readyz are served, same forms",
+    default: ":8081",
+  },
+  "leader-elect": {
+    type: "boolean",
+    description: "Reconcile only while holding a Lease, so several replicas can run",
+    default: false,
+  },
+  "leader-election-namespace": {
+    type: "string",
+    description: "Namespace of the Lease (default: the pod's namespace, else default)",
+  },
+  "leader-election-id": {
+    type: "string",
+    description: "Name of the Lease (default: <first operator's name>-leader)",
+  },
+  "leader-elect-lease-duration": {
+    type: "string",
+    description: "How long a Lease counts after its last renewal",
+    default: "15s",
+  },
+  "leader-elect-renew-deadline": {
+    type: "string",
+    description: "How long the leader retries renewing before it gives up",
+    default: "10s",
+  },
+  "leader-elect-retry-period": {
+    type: "string",
+    description: "How often standbys try to acquire and the leader renews",
+    default: "2s",
+  },
+  "graceful-shutdown-timeout": {
+    type: "string",
+    description: "How long shutdown waits for running syncs",
+    default: "30s",
+  },
+  "log-level": {
+    type: "string",
+    description: "trace, debug, info, warn or error (default: $OPERON_LOG_LEVEL, else info)",
+  },
+  "log-format": {
+    type: "string",
+    description:
+      "json, pretty or auto: pretty on a terminal (default: $OPERON_LOG_FORMAT, else auto)",
+  },
+};
+
+/**
+ * The manager's options from the {@link managerFlags} values, with its logger.
+ * `defaults.leaderElectionId` names the Lease when `--leader-election-id` is not given.
+ */
+export function managerOptionsFromFlags(
+  values: CommandContext["values"],
+  defaults: { leaderElectionId?: string } = {},
+): ManagerOptions & { logger: Logger } {
+  const level = flag(values, "log-level", (v) => parseLogLevel(v));
+  const format = flag(values, "log-format", (v) => parseLogFormat(v));
+  const duration = (name: string) => flag(values, name, parseDuration);
+  const leaseDurationMs = duration("leader-elect-lease-duration");
+  const renewDeadlineMs = duration("leader-elect-renew-deadline");
+  const retryPeriodMs = duration("leader-elect-retry-period");
+  const gracefulShutdownMs = duration("graceful-shutdown-timeout");
+  const namespace = text(values, "leader-election-namespace");
+  const id = text(values, "leader-election-id") ?? defaults.leaderElectionId;
+  let fromEnv: ReturnType<typeof envLogLevel>;
+  try {
+    fromEnv = envLogLevel();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const metricsCertDir = text(values, "metrics-cert-path");
+  if (metricsCertDir && values["metrics-secure"] !== true) {
+    throw new UsageError("--metrics-cert-path goes with --metrics-secure");
+  }
+  const logger = createLogger({
+    level: level ?? fromEnv ?? "info",
+    ...(format ? { format: format as LogFormat } : {}),
+  });
+  return {
+    ...kubeFlags(values),
+    logger,
+    metricsBindAddress: text(values, "metrics-bind-address") ?? ":8080",
+    ...(values["metrics-secure"] === true ? { metricsSecure: true } : {}),
+    ...(metricsCertDir ? { metricsCertDir } : {}),
+    healthProbeBindAddress: text(values, "health-probe-bind-address") ?? ":8081",
+    ...(gracefulShutdownMs !== undefined ? { gracefulShutdownMs } : {}),
+    leaderElection:
+      values["leader-elect"] === true
+        ? {
+            ...(namespace ? { namespace } : {}),
+            ...(id ? { id } : {}),
+            ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
+            ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
+            ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
+          }
+        : false,
+  };
+}
+
+/** A manager from options, a mistake in them told as a usage error. */
+export function newManager(options: ManagerOptions): Manager {
+  try {
+    return new Manager(options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * Runs the manager until SIGTERM or SIGINT. Leadership lost: exits 1 at once, as
+ * controller-runtime managers do (the pod restarts as a standby).
+ */
+export async function runManager(manager: Manager): Promise<number> {
+  try {
+    await manager.run();
+  } catch (error) {
+    if (error instanceof LeaderElectionLostError) {
+      // Another replica may be writing already: exit now rather than wait for anything.
+      process.exit(1);
+    }
+    if (error instanceof AddressInUseError) throw new Error(addressInUse(error));
+    throw error;
+  }
+  // Everything is closed; should a stray handle keep the event loop alive, do not outstay the
+  // pod's termination grace period because of it.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+  return 0;
+}
+
 export const run: Command = {
   path: ["run"],
   summary:
@@ -129,28 +283,7 @@ export const run: Command = {
     "on exit; the API server must reach the process at --webhook-url (default its loopback URL,\n" +
     "which the local control plane reaches).",
   options: {
-    ...kubeOptions,
-    "metrics-bind-address": {
-      type: "string",
-      description: "Where /metrics is served: :8080, 127.0.0.1:8080, :0 (any free port) or 0 (off)",
-      default: ":8080",
-    },
-    "metrics-secure": {
-      type: "boolean",
-      description:
-        "Serve /metrics over HTTPS, each scrape authenticated (TokenReview) and authorized (SubjectAccessReview) by the API server",
-      default: false,
-    },
-    "metrics-cert-path": {
-      type: "string",
-      description:
-        "With --metrics-secure: a directory with tls.crt and tls.key (default a self-signed certificate)",
-    },
-    "health-probe-bind-address": {
-      type: "string",
-      description: "Where /healthz and /readyz are served, same forms",
-      default: ":8081",
-    },
+    ...managerFlags,
     "webhook-bind-address": {
       type: "string",
       description: "Where webhooks and conversions are served over HTTPS (when the module has any)",
@@ -185,70 +318,11 @@ export const run: Command = {
       description:
         "With --install-webhooks: https://host:port where the API server reaches this process",
     },
-    "leader-elect": {
-      type: "boolean",
-      description: "Reconcile only while holding a Lease, so several replicas can run",
-      default: false,
-    },
-    "leader-election-namespace": {
-      type: "string",
-      description: "Namespace of the Lease (default: the pod's namespace, else default)",
-    },
-    "leader-election-id": {
-      type: "string",
-      description: "Name of the Lease (default: <first operator's name>-leader)",
-    },
-    "leader-elect-lease-duration": {
-      type: "string",
-      description: "How long a Lease counts after its last renewal",
-      default: "15s",
-    },
-    "leader-elect-renew-deadline": {
-      type: "string",
-      description: "How long the leader retries renewing before it gives up",
-      default: "10s",
-    },
-    "leader-elect-retry-period": {
-      type: "string",
-      description: "How often standbys try to acquire and the leader renews",
-      default: "2s",
-    },
-    "graceful-shutdown-timeout": {
-      type: "string",
-      description: "How long shutdown waits for running syncs",
-      default: "30s",
-    },
-    "log-level": {
-      type: "string",
-      description: "trace, debug, info, warn or error (default: $OPERON_LOG_LEVEL, else info)",
-    },
-    "log-format": {
-      type: "string",
-      description:
-        "json, pretty or auto: pretty on a terminal (default: $OPERON_LOG_FORMAT, else auto)",
-    },
   },
   async run({ values, positionals }) {
-    const level = flag(values, "log-level", (v) => parseLogLevel(v));
-    const format = flag(values, "log-format", (v) => parseLogFormat(v));
-    const duration = (name: string) => flag(values, name, parseDuration);
-    const leaseDurationMs = duration("leader-elect-lease-duration");
-    const renewDeadlineMs = duration("leader-elect-renew-deadline");
-    const retryPeriodMs = duration("leader-elect-retry-period");
-    const gracefulShutdownMs = duration("graceful-shutdown-timeout");
-    const namespace = text(values, "leader-election-namespace");
-    const id = text(values, "leader-election-id");
-    let fromEnv: ReturnType<typeof envLogLevel>;
-    try {
-      fromEnv = envLogLevel();
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const managerOptions = managerOptionsFromFlags(values);
+    const { logger } = managerOptions;
     const webhookServer = webhookSettings(values);
-    const metricsCertDir = text(values, "metrics-cert-path");
-    if (metricsCertDir && values["metrics-secure"] !== true) {
-      throw new UsageError("--metrics-cert-path goes with --metrics-secure");
-    }
     // A module may serve only webhooks; with neither, loadOperators says what to pass.
     const module = await loadModule(positionals[0], "run");
     const { webhooks, conversions } = module;
@@ -256,53 +330,11 @@ export const run: Command = {
       webhooks.length + conversions.length > 0
         ? module.operators
         : await loadOperators(positionals[0], "run");
-    const logger = createLogger({
-      level: level ?? fromEnv ?? "info",
-      ...(format ? { format: format as LogFormat } : {}),
-    });
-    let manager: Manager;
-    try {
-      manager = new Manager({
-        ...kubeFlags(values),
-        logger,
-        metricsBindAddress: text(values, "metrics-bind-address") ?? ":8080",
-        ...(values["metrics-secure"] === true ? { metricsSecure: true } : {}),
-        ...(metricsCertDir ? { metricsCertDir } : {}),
-        healthProbeBindAddress: text(values, "health-probe-bind-address") ?? ":8081",
-        webhookServer,
-        ...(gracefulShutdownMs !== undefined ? { gracefulShutdownMs } : {}),
-        leaderElection:
-          values["leader-elect"] === true
-            ? {
-                ...(namespace ? { namespace } : {}),
-                ...(id ? { id } : {}),
-                ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
-                ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
-                ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
-              }
-            : false,
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const manager = newManager({ ...managerOptions, webhookServer });
     if (webhookServer.install && webhooks.length + conversions.length === 0) {
       logger.warn({}, "--install-webhooks: the module exports no webhooks or conversions");
     }
     manager.add(...operators, ...webhooks, ...conversions);
-    try {
-      await manager.run();
-    } catch (error) {
-      if (error instanceof LeaderElectionLostError) {
-        // Another replica may be writing already: exit now rather than wait for anything, as
-        // controller-runtime managers do. The pod restarts and joins as a standby.
-        process.exit(1);
-      }
-      if (error instanceof AddressInUseError) throw new Error(addressInUse(error));
-      throw error;
-    }
-    // Everything is closed; should a stray handle keep the event loop alive, do not outstay the
-    // pod's termination grace period because of it.
-    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
-    return 0;
+    return runManager(manager);
   },
 };

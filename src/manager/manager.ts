@@ -35,7 +35,7 @@ import {
 import { createLogger } from "./logging.ts";
 import { ManagerMetrics, type ReconcileResultLabel } from "./metrics.ts";
 import { KubeRequestAuthorizer } from "./metrics-auth.ts";
-import { isRunnable, type Runnable, RunnableGroup } from "./runnable.ts";
+import { isRunnable, type Runnable, type RunnableContext, RunnableGroup } from "./runnable.ts";
 import { type HttpServerPlan, HttpServerRunnable, OperatorRunnable } from "./runnables.ts";
 import { metricsHandler, parseBindAddress, probeHandler, type ServeOptions } from "./servers.ts";
 import {
@@ -448,6 +448,7 @@ export class Manager {
       }
       this.#addWebhookServer();
       for (const runnable of this.#added) {
+        await runnable.setup?.(this.#runnableContext());
         (runnable.needLeaderElection === false ? this.#others : this.#leader).add(runnable);
       }
       this.#addBuiltinChecks();
@@ -523,6 +524,29 @@ export class Manager {
   #runtimeFor(operator: Operator): OperatorRuntime {
     const name = operator.name;
     const logger = this.logger.child?.({ operator: name }) ?? this.logger;
+    const { monitor, queueMetrics } = this.#queueMetricsFor(name, operator.concurrency ?? 8);
+    const runtime = new OperatorRuntime(operator, {
+      client: this.#client!,
+      informers: this.#informers!,
+      logger,
+      queueMetrics,
+      ...(this.#options.events ? { events: this.#options.events } : {}),
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
+      onOutcome: (key, outcome) => {
+        logChanges(logger, key, outcome);
+        this.#options.onOutcome?.(name, key, outcome);
+      },
+    });
+    this.#metrics.maxConcurrentReconciles.set({ controller: name }, runtime.concurrency);
+    return runtime;
+  }
+
+  /** The queue metrics and health monitor of one controller, with its series at zero. */
+  #queueMetricsFor(
+    name: string,
+    concurrency: number,
+  ): { monitor: WorkMonitor; queueMetrics: WorkQueueMetrics } {
     const monitor = new WorkMonitor();
     this.#monitors.set(name, monitor);
     const own = this.#metrics.queue;
@@ -554,26 +578,36 @@ export class Manager {
         extra?.unfinishedWork(queue, total, longest);
       },
     };
-    const runtime = new OperatorRuntime(operator, {
-      client: this.#client!,
-      informers: this.#informers!,
-      logger,
-      queueMetrics,
-      ...(this.#options.events ? { events: this.#options.events } : {}),
-      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
-      instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
-      onOutcome: (key, outcome) => {
-        logChanges(logger, key, outcome);
-        this.#options.onOutcome?.(name, key, outcome);
-      },
-    });
     const metrics = this.#metrics;
-    metrics.maxConcurrentReconciles.set({ controller: name }, runtime.concurrency);
+    metrics.maxConcurrentReconciles.set({ controller: name }, concurrency);
     metrics.activeWorkers.set({ controller: name }, 0);
     metrics.reconcileErrors.inc({ controller: name }, 0);
     for (const result of ["success", "error", "requeue", "requeue_after"] as const)
       metrics.reconcileTotal.inc({ controller: name, result }, 0);
-    return runtime;
+    return { monitor, queueMetrics };
+  }
+
+  /** What a runnable's `setup` receives. */
+  #runnableContext(): RunnableContext {
+    return {
+      client: this.#client!,
+      informers: this.#informers!,
+      logger: this.logger,
+      ...(this.#options.events ? { events: this.#options.events } : {}),
+      instrumentation: (name, concurrency) => {
+        const { monitor, queueMetrics } = this.#queueMetricsFor(name, concurrency);
+        // A controller added at run time (on the leader) is judged from now on.
+        if (this.#leader.running) monitor.resume();
+        return {
+          queueMetrics,
+          instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
+          release: () => {
+            monitor.pause();
+            if (this.#monitors.get(name) === monitor) this.#monitors.delete(name);
+          },
+        };
+      },
+    };
   }
 
   /** Measures every reconcile, and refuses to run one when this replica may not write. */

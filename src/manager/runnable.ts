@@ -14,7 +14,37 @@
  *
  * @module
  */
+import type { InformerFactory } from "../cache/shared-informers.ts";
+import type { KubeClient } from "../client/client.ts";
+import type { Reconcile } from "../controller/controller.ts";
+import type { EventRecorderOptions } from "../operator/events.ts";
 import type { OperatorLogger } from "../operator/reconciler.ts";
+import type { WorkQueueMetrics } from "../queue/index.ts";
+
+/**
+ * What the manager lends a runnable's `setup`: its client and shared informers, and for each
+ * controller the runnable runs, the queue metrics, reconcile measurement and liveness monitoring
+ * an operator gets.
+ */
+export interface RunnableContext {
+  client: KubeClient;
+  /** @internal The shared informer factory: informers created in `setup` are synced before `start`. */
+  informers: InformerFactory;
+  logger: OperatorLogger;
+  events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
+  /**
+   * @internal Metrics and monitoring for one controller named `name` (the `controller` and
+   * `name` labels), at any time; `release` drops its health monitor when the controller goes.
+   */
+  instrumentation(
+    name: string,
+    concurrency: number,
+  ): {
+    queueMetrics: WorkQueueMetrics;
+    instrument: (reconcile: Reconcile) => Reconcile;
+    release(): void;
+  };
+}
 
 /**
  * Something the manager runs.
@@ -45,6 +75,12 @@ export interface Runnable {
    * start, or when the leadership is lost (another replica may be writing already).
    */
   start(signal: AbortSignal): Promise<void> | void;
+  /**
+   * Called once before the caches start, with the manager's client and informers: create the
+   * informers needed from the start here (Metacontroller mode sets itself up this way).
+   * Optional.
+   */
+  setup?(context: RunnableContext): Promise<void> | void;
   /**
    * Stops gracefully: work in flight gets up to `graceMs` to finish, then is cut. Resolves once
    * stopped. Called with 0 when the leadership is lost. Optional: without it, aborting the start

@@ -1,0 +1,3 @@
+module operon.dev/bench/metacontroller-hook
+
+go 1.26.0
