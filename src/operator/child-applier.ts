@@ -135,6 +135,16 @@ function keptFromEarlierParent(
 }
 
 /**
+ * The fields a create sets, for the diff of a created child: what `sync` asked for, without the
+ * type and the ownerReference Operon adds to every child.
+ */
+function createdFields(object: Record<string, unknown>, apiVersion?: string, kind?: string) {
+  const metadata = object.metadata as Record<string, unknown> | undefined;
+  const { ownerReferences: _owners, ...rest } = metadata ?? {};
+  return diffObjects({ apiVersion, kind }, { ...object, metadata: rest });
+}
+
+/**
  * Reconciles one parent's children. Each child is handled on its own: one failure does not stop
  * the others, and the outcome lists every failure by child.
  */
@@ -290,7 +300,7 @@ export async function reconcileChildren(
           return {
             kind: "created",
             writes: 1,
-            diff: withDiff ? diffObjects({ apiVersion, kind }, child.object) : undefined,
+            diff: withDiff ? createdFields(child.object, apiVersion, kind) : undefined,
           };
         }
         // Taken and gone again: the watch brings the news, and the next sync creates it.
