@@ -186,6 +186,9 @@ test("operon run serves the viewer only with --trace", async () => {
         "0",
         "--health-probe-bind-address",
         "0",
+        // The example serves webhooks too: two processes need two ports.
+        "--webhook-bind-address",
+        "127.0.0.1:0",
         "--log-format",
         "json",
         ...extra,
@@ -219,10 +222,15 @@ test("operon run serves the viewer only with --trace", async () => {
     await eventually(() => /caches synced; operators running/.test(plain.log()));
     assert.doesNotMatch(plain.log(), /trace viewer/);
   } finally {
-    traced.child.kill("SIGTERM");
-    plain.child.kill("SIGTERM");
     await Promise.all(
-      [traced, plain].map(({ child }) => new Promise((resolve) => child.on("exit", resolve))),
+      [traced, plain].map(({ child }) =>
+        child.exitCode !== null || child.signalCode !== null
+          ? undefined
+          : new Promise((resolve) => {
+              child.on("exit", resolve);
+              child.kill("SIGTERM");
+            }),
+      ),
     );
   }
 });
