@@ -29,6 +29,8 @@ const colors: Record<ContenderName, string> = {
   floor: "#6e7781",
   metacontroller: "#bf3989",
   "operon-metacontroller": "#0a3069",
+  "operon-traced": "#54aeff",
+  "operon-otel": "#0550ae",
 };
 
 interface Metric {

@@ -27,6 +27,8 @@ export interface Sidecar {
   env: Record<string, string>;
   /** The line it prints once it is ready to serve. */
   readyLine: string;
+  /** It prints the contender's BENCH_READY line (the Metacontroller hook server). Default true. */
+  marksReady?: boolean;
 }
 
 export interface LaunchPlan {
@@ -56,6 +58,8 @@ export interface LaunchContext {
   /** Operon's JavaScript build and the benchmark's operator module beside it. */
   operonBuild?: { cli: string; operatorModule: string };
   metacontrollerBinary?: string;
+  /** Where the OTLP sink listens, for `operon-otel` (`host:port`). */
+  otlpSinkAddress?: string;
   /** The benchmark's sync hook server and where it listens (the CompositeController's URL). */
   hookBinary?: string;
   hookAddress?: string;
@@ -103,6 +107,11 @@ export function pinnedVersion(
   return found;
 }
 
+function otlpSink(context: LaunchContext): string {
+  if (!context.otlpSinkAddress) throw new Error("operon-otel needs the OTLP sink's address");
+  return context.otlpSinkAddress;
+}
+
 /** The command line of an operator contender (not the floor, which runs per job). */
 export function launchPlan(
   name: Exclude<ContenderName, "floor">,
@@ -114,7 +123,9 @@ export function launchPlan(
   const matched = name.endsWith("-matched");
   switch (name) {
     case "operon":
-    case "operon-matched": {
+    case "operon-matched":
+    case "operon-traced":
+    case "operon-otel": {
       const concurrency = matched ? controllerRuntimeDefaultConcurrency : operonDefaultConcurrency;
       if (!context.operonBuild) throw new Error("Operon is not built");
       return {
@@ -132,6 +143,7 @@ export function launchPlan(
           "--log-format",
           "json",
           ...context.operonExtraFlags,
+          ...(name === "operon-traced" ? ["--trace", "--trace-bind-address", "127.0.0.1:0"] : []),
         ],
         env: {
           // As the image runs it; and not the npm scripts' `--conditions=operon-source`, which
@@ -140,7 +152,25 @@ export function launchPlan(
           ...operatorEnvironment,
           ...expect,
           ...(matched ? { BENCH_CONCURRENCY: String(concurrency) } : {}),
+          ...(name === "operon-otel"
+            ? {
+                OTEL_EXPORTER_OTLP_ENDPOINT: `http://${otlpSink(context)}`,
+                OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+                OTEL_SERVICE_NAME: "bench",
+              }
+            : {}),
         },
+        ...(name === "operon-otel"
+          ? {
+              sidecar: {
+                command: context.nodePath,
+                args: ["bench/otlp-sink.ts", otlpSink(context)],
+                env: { NODE_OPTIONS: "" },
+                readyLine: "OTLP_SINK_READY",
+                marksReady: false,
+              },
+            }
+          : {}),
         concurrency,
         version: `kube-operon ${pinnedVersion(context.repoRoot, "operon")} (this tree, built)`,
         settings: [
@@ -151,6 +181,14 @@ export function launchPlan(
             .join(" ")} (as the image runs it)`,
           "--log-format json",
           ...(matched ? [`concurrency ${concurrency} (controller-runtime's default)`] : []),
+          ...(name === "operon-traced"
+            ? ["--trace (the reconcile trace kept, its viewer on 127.0.0.1)"]
+            : []),
+          ...(name === "operon-otel"
+            ? [
+                "OTEL_EXPORTER_OTLP_ENDPOINT set: a span per reconcile and write, OTLP/protobuf to a sink",
+              ]
+            : []),
         ].join("; "),
       };
     }

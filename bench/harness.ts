@@ -390,7 +390,7 @@ export class Harness {
     name: Exclude<ContenderName, "floor">,
     phase: string,
     expectParents?: number,
-  ): Promise<{ process: ContenderProcess; sidecar?: ContenderProcess }> {
+  ): Promise<{ process: ContenderProcess; sidecar?: ContenderProcess; marker?: ContenderProcess }> {
     const plan = launchPlan(name, {
       ...this.env.launch,
       ...(expectParents ? { expectParents } : {}),
@@ -420,7 +420,12 @@ export class Harness {
       cwd: this.env.repoRoot,
       logFile: join(this.env.logDir, `${name}-${phase}.log`),
     });
-    return { process, ...(sidecar ? { sidecar } : {}) };
+    const marksReady = plan.sidecar?.marksReady ?? true;
+    return {
+      process,
+      ...(sidecar ? { sidecar } : {}),
+      ...(sidecar && marksReady ? { marker: sidecar } : {}),
+    };
   }
 
   /** Stops the sidecars still running (after their contenders). */
@@ -568,7 +573,7 @@ export class Harness {
         second = spawned.process;
         const restarted = second;
         // The hook server, when there is one, sees every parent's first sync.
-        const marker = spawned.sidecar ?? restarted;
+        const marker = spawned.marker ?? restarted;
         const readyAt = await withTimeout(
           restarted.unlessExited(marker.waitForLine(readyLine)),
           this.#timeoutFor(parents),

@@ -228,6 +228,9 @@ async function main(): Promise<number> {
       )
     : undefined;
   const hookAddress = metacontrollerMode ? `127.0.0.1:${await freePort()}` : undefined;
+  const otlpSinkAddress = contenders.includes("operon-otel")
+    ? `127.0.0.1:${await freePort()}`
+    : undefined;
   const operonExtraFlags = await operonListenerFlags();
   if (contenders.some((c) => c.startsWith("operon"))) {
     progress(
@@ -294,6 +297,7 @@ async function main(): Promise<number> {
         ...(operonBuild ? { operonBuild } : {}),
         ...(metacontrollerBinary ? { metacontrollerBinary } : {}),
         ...(hookBinary && hookAddress ? { hookBinary, hookAddress } : {}),
+        ...(otlpSinkAddress ? { otlpSinkAddress } : {}),
       },
       ...(floorBinary ? { floorBinary } : {}),
       progress,

@@ -16,15 +16,23 @@ export const contenderNames = [
   "floor",
   "metacontroller",
   "operon-metacontroller",
+  "operon-traced",
+  "operon-otel",
 ] as const;
 export type ContenderName = (typeof contenderNames)[number];
 
 /**
  * The contenders of a run without `--contenders`: Metacontroller and Operon's Metacontroller mode
- * take part only when asked for (building Metacontroller takes minutes).
+ * take part only when asked for (building Metacontroller takes minutes), and so do Operon with
+ * its reconcile trace on (`operon-traced`) and exporting OpenTelemetry spans (`operon-otel`):
+ * they measure what tracing costs against `operon`, which runs with both off.
  */
 export const defaultContenders: readonly ContenderName[] = contenderNames.filter(
-  (name) => name !== "metacontroller" && name !== "operon-metacontroller",
+  (name) =>
+    name !== "metacontroller" &&
+    name !== "operon-metacontroller" &&
+    name !== "operon-traced" &&
+    name !== "operon-otel",
 );
 
 /** What one contender did in one scenario. `null`: the figure does not apply. */

@@ -101,9 +101,20 @@ export {
   type Manageable,
   Manager,
   type ManagerOptions,
+  type TraceOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
+export { type PlannedParent, type PlanOptions, planOperators } from "./manager/plan.ts";
 export type { Runnable, RunnableContext } from "./manager/runnable.ts";
+export {
+  type TraceLimits,
+  type TraceOutcome,
+  type TraceParent,
+  type TraceQuery,
+  type TraceRecord,
+  TraceStore,
+  type TraceTrigger,
+} from "./manager/trace-store.ts";
 export type {
   ManagedCertificateSettings,
   NamespacedName,
@@ -111,9 +122,12 @@ export type {
 } from "./manager/webhooks.ts";
 export * from "./metacontroller/index.ts";
 export type {
+  AttemptDetail,
   AttemptPhase,
+  AttemptTrigger,
   FunctionCall,
   NextStep,
+  ObjectVersion,
   ReconcileAttempt,
   RecordedParentEvent,
 } from "./operator/attempt.ts";
@@ -156,8 +170,10 @@ export {
   type UpdateStrategy,
 } from "./operator/declaration.ts";
 export type { EventRecorderOptions } from "./operator/events.ts";
+export type { FieldChange, FieldDiff } from "./operator/field-diff.ts";
 export type { OperatorLogger, SyncOutcome } from "./operator/reconciler.ts";
 export type { SyncedState } from "./operator/status.ts";
+export type { ApiWrite } from "./operator/traced-client.ts";
 export type { WorkQueueMetrics } from "./queue/metrics.ts";
 export * from "./resources/index.ts";
 export type { CertificateDirectoryOptions } from "./webhook/certificate-watcher.ts";

@@ -161,70 +161,104 @@ export const clusterUp: Command = {
     if (!/^\d+$/.test(nodes)) {
       throw new UsageError(`--nodes must be a whole number, e.g. --nodes 2, got "${nodes}"`);
     }
-    const running = await daemonPid(name);
-    const existing = running ? await readState(name) : undefined;
-    if (running && existing) {
-      stderr.write(
-        `operon: reusing the running cluster "${name}" (pid ${running}) at ${existing.server}; ` +
-          `\`operon cluster down${await nameFlag(name)}\` stops it\n`,
-      );
-      stdout.write(`${existing.kubeconfigPath}\n`);
-      return 0;
-    }
-    const dir = clusterDir(name);
-    if (!running) {
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-    }
-    const logPath = join(dir, "daemon.log");
-    let exited = false;
-    if (running) {
-      stderr.write(`operon: the cluster "${name}" is starting (pid ${running}); waiting for it\n`);
-    } else {
-      const log = openSync(logPath, "a");
-      // The daemon is this same CLI in `cluster serve` mode, detached so it outlives this command.
-      const daemon = spawn(
-        process.execPath,
-        [
-          ...process.execArgv,
-          process.argv[1]!,
-          "cluster",
-          "serve",
-          "--name",
-          name,
-          "--nodes",
-          nodes,
-        ],
-        { detached: true, stdio: ["ignore", log, log], env: process.env },
-      );
-      daemon.unref();
-      daemon.on("exit", () => {
-        exited = true;
-      });
-      stderr.write(
-        `operon: starting the local cluster "${name}" (pid ${daemon.pid}); log: ${logPath}\n`,
-      );
-    }
-    await waitFor(
-      async () => {
-        if (exited) {
-          const tail = (await readFile(logPath, "utf8").catch(() => ""))
-            .trimEnd()
-            .split("\n")
-            .slice(-20);
-          throw new Error(`the cluster "${name}" failed to start:\n${tail.join("\n")}`);
-        }
-        return (await readState(name)) !== undefined;
-      },
-      45 * 60_000, // the first run builds the binaries
-      async () => new Error(`the cluster "${name}" did not start; see ${logPath}`),
-    );
-    const state = (await readState(name))!;
-    stderr.write(`operon: cluster "${name}" ready at ${state.server}\n`);
+    const { state } = await ensureLocalCluster(name, Number(nodes), stderr);
     stdout.write(`${state.kubeconfigPath}\n`);
     return 0;
   },
 };
+
+/**
+ * The named local cluster: the running one, or one started now in the background (`started`
+ * says which). Progress goes to `stderr`.
+ *
+ * @example
+ * const { state, started } = await ensureLocalCluster("my-operator", 2, process.stderr);
+ */
+export async function ensureLocalCluster(
+  name: string,
+  nodes: number,
+  stderr: NodeJS.WritableStream,
+): Promise<{ state: ControlPlaneState; started: boolean }> {
+  const running = await daemonPid(name);
+  const existing = running ? await readState(name) : undefined;
+  if (running && existing) {
+    stderr.write(
+      `operon: reusing the running cluster "${name}" (pid ${running}) at ${existing.server}; ` +
+        `\`operon cluster down${await nameFlag(name)}\` stops it\n`,
+    );
+    return { state: existing, started: false };
+  }
+  const dir = clusterDir(name);
+  if (!running) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+  }
+  const logPath = join(dir, "daemon.log");
+  let exited = false;
+  if (running) {
+    stderr.write(`operon: the cluster "${name}" is starting (pid ${running}); waiting for it\n`);
+  } else {
+    const log = openSync(logPath, "a");
+    // The daemon is this same CLI in `cluster serve` mode, detached so it outlives this command.
+    const daemon = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        process.argv[1]!,
+        "cluster",
+        "serve",
+        "--name",
+        name,
+        "--nodes",
+        String(nodes),
+      ],
+      { detached: true, stdio: ["ignore", log, log], env: process.env },
+    );
+    daemon.unref();
+    daemon.on("exit", () => {
+      exited = true;
+    });
+    stderr.write(
+      `operon: starting the local cluster "${name}" (pid ${daemon.pid}); log: ${logPath}\n`,
+    );
+  }
+  await waitFor(
+    async () => {
+      if (exited) {
+        const tail = (await readFile(logPath, "utf8").catch(() => ""))
+          .trimEnd()
+          .split("\n")
+          .slice(-20);
+        throw new Error(`the cluster "${name}" failed to start:\n${tail.join("\n")}`);
+      }
+      return (await readState(name)) !== undefined;
+    },
+    45 * 60_000, // the first run builds the binaries
+    async () => new Error(`the cluster "${name}" did not start; see ${logPath}`),
+  );
+  const state = (await readState(name))!;
+  stderr.write(`operon: cluster "${name}" ready at ${state.server}\n`);
+  return { state, started: !running };
+}
+
+/** Stops the named local cluster (if it runs) and waits until it has. */
+export async function stopLocalCluster(name: string): Promise<boolean> {
+  const pid = await daemonPid(name);
+  if (!pid) return false;
+  process.kill(pid, "SIGTERM");
+  await waitFor(
+    async () => (await daemonPid(name)) === undefined,
+    60_000,
+    async () => new Error(`the cluster "${name}" (pid ${pid}) did not stop within 60 s`),
+  );
+  return true;
+}
+
+/** The `--name` option of the cluster commands, for other commands that use a local cluster. */
+export const clusterNameOption = nameOption;
+
+/** The local cluster's name from a `--name` flag, or the default one. */
+export const localClusterName = nameOf;
 
 export const clusterServe: Command = {
   path: ["cluster", "serve"],
@@ -264,18 +298,11 @@ export const clusterDown: Command = {
   options: { ...nameOption },
   async run({ values, stderr }) {
     const name = await nameOf(values);
-    const pid = await daemonPid(name);
-    if (!pid) {
+    if (!(await stopLocalCluster(name))) {
       await rm(clusterDir(name), { recursive: true, force: true });
       stderr.write(`operon: the cluster "${name}" is not running${await othersRunning(name)}\n`);
       return 0;
     }
-    process.kill(pid, "SIGTERM");
-    await waitFor(
-      async () => (await daemonPid(name)) === undefined,
-      60_000,
-      async () => new Error(`the cluster "${name}" (pid ${pid}) did not stop within 60 s`),
-    );
     stderr.write(`operon: the cluster "${name}" is stopped\n`);
     return 0;
   },

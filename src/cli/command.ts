@@ -18,6 +18,8 @@ export interface Command {
   readonly usage?: string;
   readonly description?: string;
   readonly options?: Options;
+  /** Not listed in `operon --help` (used by other commands). */
+  readonly hidden?: boolean;
   run(context: CommandContext): Promise<number | undefined>;
 }
 

@@ -105,6 +105,8 @@ test("the scaffold's files, with the kind's names in place", () => {
     pkg.scripts.test,
     /^sh scripts\/ensure-deps\.sh && tsc --noEmit && node --test --test-global-setup=test\/control-plane\.ts /,
   );
+  assert.equal(pkg.scripts.dev, "operon dev src/operator.ts --apply-samples");
+  assert.match(byPath.get("README.md")!, /npm run dev {13}# the local cluster/);
   assert.match(byPath.get("test/control-plane.ts")!, /testControlPlaneSetup\(\)/);
   assert.match(byPath.get("README.md")!, /not with a bare `node`/);
   assert.match(byPath.get("README.md")!, /Unknown file extension "\.ts"/);

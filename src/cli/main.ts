@@ -12,6 +12,8 @@ import {
   clusterUp,
 } from "./cluster.ts";
 import { type Command, formatHelp, parseCommandArgs, UsageError } from "./command.ts";
+import { dev } from "./dev.ts";
+import { devWorker } from "./dev-worker.ts";
 import { generate } from "./generate.ts";
 import { init } from "./init.ts";
 import { install } from "./install.ts";
@@ -20,11 +22,14 @@ import {
   metacontrollerInstall,
   metacontrollerRun,
 } from "./metacontroller.ts";
+import { plan } from "./plan.ts";
 import { run } from "./run.ts";
 
 const commands: Command[] = [
   init,
   run,
+  dev,
+  plan,
   install,
   generate,
   metacontrollerInstall,
@@ -37,12 +42,13 @@ const commands: Command[] = [
   clusterServe,
   assetsEnsure,
   assetsPath,
+  devWorker,
 ];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   const lines = commands
-    .filter((c) => !c.path.includes("serve"))
+    .filter((c) => !c.path.includes("serve") && !c.hidden)
     .map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
   return `Usage: operon <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun \`operon <command> --help\` for a command's options.\n`;
 }

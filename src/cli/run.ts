@@ -42,6 +42,7 @@ const flagOfOption: Record<string, string> = {
   metricsBindAddress: "--metrics-bind-address",
   healthProbeBindAddress: "--health-probe-bind-address",
   "webhookServer.bindAddress": "--webhook-bind-address",
+  "trace.bindAddress": "--trace-bind-address",
 };
 
 /** A taken port, told in flags: which one set it, and the values that avoid the clash. */
@@ -172,6 +173,17 @@ export const managerFlags: Options = {
     description: "How long shutdown waits for running syncs",
     default: "30s",
   },
+  trace: {
+    type: "boolean",
+    description:
+      "Keep the reconcile trace and serve its viewer (on 127.0.0.1:8090 unless --trace-bind-address)",
+    default: false,
+  },
+  "trace-bind-address": {
+    type: "string",
+    description:
+      "Where the trace viewer is served with --trace: 127.0.0.1:8090, :8090 (every interface), :0",
+  },
   "log-level": {
     type: "string",
     description: "trace, debug, info, warn or error (default: $OPERON_LOG_LEVEL, else info)",
@@ -222,6 +234,9 @@ export function managerOptionsFromFlags(
     ...(metricsCertDir ? { metricsCertDir } : {}),
     healthProbeBindAddress: text(values, "health-probe-bind-address") ?? ":8081",
     ...(gracefulShutdownMs !== undefined ? { gracefulShutdownMs } : {}),
+    ...(values.trace === true || text(values, "trace-bind-address") !== undefined
+      ? { trace: { bindAddress: text(values, "trace-bind-address") ?? "127.0.0.1:8090" } }
+      : {}),
     leaderElection:
       values["leader-elect"] === true
         ? {

@@ -41,6 +41,11 @@ export interface ClientOptions extends ConnectionOptions, RequesterOptions, Disc
    * set it here (usually the operator's name) or on each `apply` call.
    */
   fieldManager?: string;
+  /**
+   * Make every write a server-side dry run (`dryRun=All`): the server validates, admits and
+   * answers with the object it would store, and stores nothing. `operon plan` uses such a client.
+   */
+  dryRun?: boolean;
 }
 
 /** Options every call accepts. */
@@ -227,6 +232,8 @@ export class KubeClient {
   readonly namespace: string;
   /** Default field manager for writes. */
   readonly fieldManager: string | undefined;
+  /** Whether every write is a server-side dry run (see {@link ClientOptions.dryRun}). */
+  readonly dryRun: boolean;
 
   private constructor(cluster: ClusterConnection, options: ClientOptions = {}) {
     this.connection = new Connection(cluster, options);
@@ -234,6 +241,7 @@ export class KubeClient {
     this.discovery = new Discovery(this.requester, options);
     this.namespace = cluster.namespace;
     this.fieldManager = options.fieldManager;
+    this.dryRun = options.dryRun ?? false;
   }
 
   /**
@@ -318,7 +326,7 @@ export class KubeClient {
     return {
       fieldManager: this.#fieldManager(options),
       fieldValidation: options.fieldValidation,
-      dryRun: options.dryRun ? "All" : undefined,
+      dryRun: options.dryRun || this.dryRun ? "All" : undefined,
       ...extra,
     };
   }
@@ -734,7 +742,7 @@ export class KubeClient {
     return this.#call<T | Status>(type, {
       method: "DELETE",
       path: resourcePath(info, target),
-      body: deleteOptionsBody(options),
+      body: deleteOptionsBody({ ...options, dryRun: options.dryRun || this.dryRun }),
       describe: this.#describe("delete", info, target),
       replaySafe: false,
       ...this.#common(options),
@@ -762,7 +770,7 @@ export class KubeClient {
             ? undefined
             : formatSelector(options.fieldSelector) || undefined,
       },
-      body: deleteOptionsBody(options),
+      body: deleteOptionsBody({ ...options, dryRun: options.dryRun || this.dryRun }),
       describe: this.#describe("deletecollection", info, target),
       replaySafe: false,
       ...this.#common(options),

@@ -27,10 +27,38 @@ export type TriggerReason =
   | "retry"
   | "manual";
 
+/** An object as a trigger names it. */
+export interface TriggerObject {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** What queued a key: the reason and, for watch events, the object and how it changed. */
+export interface TriggerEvent {
+  reason: TriggerReason;
+  /** The watch event (absent for requeues, retries and manual queueing). */
+  event?: "added" | "modified" | "deleted" | "resync";
+  object?: TriggerObject;
+  /** When it was noted (ms since the epoch). */
+  at: number;
+}
+
+/** Most trigger events kept per key between two runs (the latest). */
+export const maxTriggersPerKey = 10;
+
 /** What a reconcile receives besides the key. */
 export interface ReconcileContext {
   /** Every reason the key was queued for since its previous run began (never empty). */
   readonly reasons: ReadonlySet<TriggerReason>;
+  /**
+   * With `recordTriggers`: the latest events that queued the key since its previous run began
+   * (at most {@link maxTriggersPerKey}), oldest first.
+   */
+  readonly triggers?: readonly TriggerEvent[];
   /** Consecutive failures before this run (0 on a first try). */
   readonly failures: number;
   /** Aborted when the controller shuts down past its drain timeout. */
@@ -69,6 +97,8 @@ export interface ControllerOptions {
   /** Re-deliver every primary object this often (with ±10 % jitter). Default: never. */
   resyncPeriodMs?: number;
   onError?: (key: string, error: unknown, retry: RetryInfo) => void;
+  /** Keep the object and watch event behind each queueing (for traces). Default false. */
+  recordTriggers?: boolean;
 }
 
 /**
@@ -85,6 +115,8 @@ export class Controller {
   readonly #queue: WorkQueue;
   readonly #options: ControllerOptions;
   readonly #pending = new Map<string, Set<TriggerReason>>();
+  /** With `recordTriggers`: the events behind the pending reasons, per key. */
+  readonly #triggers = new Map<string, TriggerEvent[]>();
   readonly #registrations: HandlerRegistration[] = [];
   #started = false;
 
@@ -103,7 +135,17 @@ export class Controller {
         const reasons =
           this.#pending.get(key) ?? new Set<TriggerReason>([failures > 0 ? "retry" : "requeue"]);
         this.#pending.delete(key);
-        const result = await options.reconcile(key, { reasons, failures, signal });
+        let triggers: TriggerEvent[] | undefined;
+        if (options.recordTriggers) {
+          triggers = this.#triggers.get(key) ?? [
+            { reason: failures > 0 ? "retry" : "requeue", at: Date.now() },
+          ];
+          this.#triggers.delete(key);
+        }
+        const result = await options.reconcile(
+          key,
+          triggers ? { reasons, failures, signal, triggers } : { reasons, failures, signal },
+        );
         if (result?.requeueAfterMs !== undefined) {
           this.#note(key, "requeue");
           return { requeueAfterMs: Math.max(0, result.requeueAfterMs) };
@@ -125,13 +167,50 @@ export class Controller {
     this.#queue.addAfter(key, delayMs);
   }
 
-  #note(key: string, reason: TriggerReason): void {
+  #note(
+    key: string,
+    reason: TriggerReason,
+    event?: TriggerEvent["event"],
+    object?: KubeObject,
+  ): void {
     let reasons = this.#pending.get(key);
     if (!reasons) {
       reasons = new Set();
       this.#pending.set(key, reasons);
     }
     reasons.add(reason);
+    if (!this.#options.recordTriggers) return;
+    let list = this.#triggers.get(key);
+    if (!list) {
+      list = [];
+      this.#triggers.set(key, list);
+    }
+    const trigger: TriggerEvent = { reason, at: Date.now() };
+    if (event) trigger.event = event;
+    if (object) {
+      const { namespace, name, uid, resourceVersion } = object.metadata;
+      trigger.object = {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        ...(namespace ? { namespace } : {}),
+        name: name ?? "",
+        ...(uid ? { uid } : {}),
+        ...(resourceVersion ? { resourceVersion } : {}),
+      };
+    }
+    list.push(trigger);
+    if (list.length > maxTriggersPerKey) list.shift();
+  }
+
+  /** Queues `key` for a watch event of `object`. */
+  #enqueueFor(
+    key: string,
+    reason: TriggerReason,
+    event: NonNullable<TriggerEvent["event"]>,
+    object: KubeObject,
+  ): void {
+    this.#note(key, reason, event, object);
+    this.#queue.add(key);
   }
 
   /** Watches the primary type: each object's own key is queued when it is added, changed or deleted. */
@@ -166,20 +245,21 @@ export class Controller {
       typeof reason === "function" ? reason(object, deleted) : reason;
     const enqueueAll = (object: T, deleted: boolean) => {
       const trigger = why(object, deleted);
-      for (const key of map(object)) this.enqueue(key, trigger);
+      const event = deleted ? "deleted" : "added";
+      for (const key of map(object)) this.#enqueueFor(key, trigger, event, object);
     };
     const handler: EventHandler<T> = {
       add: (object) => enqueueAll(object, false),
       update: (old, object, info) => {
         if (info.resync) {
-          for (const key of map(object)) this.enqueue(key, "resync");
+          for (const key of map(object)) this.#enqueueFor(key, "resync", "resync", object);
           return;
         }
         if (predicate && !predicate(old, object)) return;
         // A changed mapping (e.g. a label moved an object to another parent) concerns both.
         const trigger = why(object, false);
         const keys = new Set([...map(old), ...map(object)]);
-        for (const key of keys) this.enqueue(key, trigger);
+        for (const key of keys) this.#enqueueFor(key, trigger, "modified", object);
       },
       delete: (object) => enqueueAll(object, true),
     };

@@ -44,9 +44,27 @@ export async function installCustomResources(
   types: readonly CustomResourceType[],
   options: InstallOptions = {},
 ): Promise<string[]> {
+  return applyCustomResourceDefinitions(
+    client,
+    types.map((type) => customResourceDefinition(type)),
+    options,
+  );
+}
+
+/**
+ * Applies CustomResourceDefinition manifests (as `customResourceDefinition()` makes them) and
+ * waits until the API server serves them; returns their names.
+ *
+ * @example
+ * await applyCustomResourceDefinitions(client, [customResourceDefinition(MyApp)]);
+ */
+export async function applyCustomResourceDefinitions(
+  client: KubeClient,
+  crds: readonly CustomResourceDefinition[],
+  options: InstallOptions = {},
+): Promise<string[]> {
   const names: string[] = [];
-  for (const type of types) {
-    const crd = customResourceDefinition(type);
+  for (const crd of crds) {
     await client.apply(CustomResourceDefinition, crd as never, {
       fieldManager: options.fieldManager ?? "operon",
       force: true,

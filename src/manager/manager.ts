@@ -35,9 +35,12 @@ import {
 import { createLogger } from "./logging.ts";
 import { ManagerMetrics, type ReconcileResultLabel } from "./metrics.ts";
 import { KubeRequestAuthorizer } from "./metrics-auth.ts";
+import { OpenTelemetryExporter } from "./otel.ts";
 import { isRunnable, type Runnable, type RunnableContext, RunnableGroup } from "./runnable.ts";
 import { type HttpServerPlan, HttpServerRunnable, OperatorRunnable } from "./runnables.ts";
 import { metricsHandler, parseBindAddress, probeHandler, type ServeOptions } from "./servers.ts";
+import { traceRoutes } from "./trace-server.ts";
+import { type TraceLimits, TraceStore, traceRecordOf } from "./trace-store.ts";
 import {
   inClusterNamespace,
   WebhookServerRunnable,
@@ -69,6 +72,16 @@ export interface LeaderElectionOptions {
  * new Manager({ client: (hooks) => KubeClient.fromKubeConfig({ context: "prod", qps: 50, ...hooks }) });
  */
 export type ClientFactory = (hooks: { metrics: ClientMetrics }) => KubeClient | Promise<KubeClient>;
+
+/** Settings of the reconcile trace: `ManagerOptions.trace`. */
+export interface TraceOptions extends TraceLimits {
+  /**
+   * Where the viewer and the trace's JSON are served: `127.0.0.1:8090`, `:0` (a free port on
+   * every interface), `0` (not served: `manager.trace` only). Default `0`. The trace shows
+   * objects' names and fields: bind it to loopback unless the network is trusted.
+   */
+  bindAddress?: string;
+}
 
 /** Options of {@link Manager}. */
 export interface ManagerOptions {
@@ -136,6 +149,18 @@ export interface ManagerOptions {
    * transitions). Default: the system clock. Tests set it to try schedule logic at any time.
    */
   clock?: () => Date;
+  /**
+   * Keep the record of every reconcile in memory (`manager.trace`), bounded per parent and in
+   * total, and serve the viewer when `bindAddress` is set: `true` for the defaults. Default off:
+   * untraced reconciles cost nothing more.
+   */
+  trace?: boolean | TraceOptions;
+  /**
+   * Export reconciles as OpenTelemetry spans when the standard `OTEL_*` environment variables
+   * ask for it (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`, ...). `false`: never,
+   * whatever the environment says. Default true.
+   */
+  openTelemetry?: boolean;
 }
 
 /**
@@ -215,6 +240,9 @@ export class Manager {
   readonly #leader: RunnableGroup;
   #metricsServer: HttpServerRunnable | undefined;
   #probeServer: HttpServerRunnable | undefined;
+  #traceServer: HttpServerRunnable | undefined;
+  readonly #trace: TraceStore | undefined;
+  #otel: OpenTelemetryExporter | undefined;
   #webhookServer: WebhookServerRunnable | undefined;
   #client: KubeClient | undefined;
   #ownedClients: KubeClient[] = [];
@@ -238,6 +266,11 @@ export class Manager {
     const metricsAt = parseBindAddress(options.metricsBindAddress ?? "0");
     const healthAt = parseBindAddress(options.healthProbeBindAddress ?? "0");
     parseBindAddress(options.webhookServer?.bindAddress ?? ":9443");
+    if (options.trace) {
+      const settings = options.trace === true ? {} : options.trace;
+      parseBindAddress(settings.bindAddress ?? "0");
+      this.#trace = new TraceStore(settings);
+    }
     if (
       options.metricsSecure &&
       metricsAt &&
@@ -371,6 +404,24 @@ export class Manager {
     return this.#metricsServer?.url;
   }
 
+  /**
+   * The reconcile trace, when kept (`trace` option): every sync and finalize with its triggers,
+   * what it read, field diffs of children and status, and its API writes.
+   *
+   * @example
+   * const manager = new Manager({ trace: true }).add(myapp);
+   * await manager.start();
+   * manager.trace?.records({ key: "default/shop", errors: true });
+   */
+  get trace(): TraceStore | undefined {
+    return this.#trace;
+  }
+
+  /** `http://host:port` of the trace viewer, once started (undefined when not served). */
+  get traceUrl(): string | undefined {
+    return this.#traceServer?.url;
+  }
+
   /** `http://host:port` of the probe server, once started (undefined when off). */
   get healthProbeUrl(): string | undefined {
     return this.#probeServer?.url ?? (this.#sharedPort ? this.#metricsServer?.url : undefined);
@@ -438,6 +489,12 @@ export class Manager {
       });
       const informers = this.#informers;
       this.#metrics.observeInformers(() => informers.stats());
+      if (this.#options.openTelemetry !== false && this.#operators.length > 0) {
+        this.#otel = await OpenTelemetryExporter.fromEnv({
+          serviceName: this.#operators[0]!.name,
+          logger,
+        });
+      }
       for (const operator of this.#operators) {
         const runtime = this.#runtimeFor(operator);
         await runtime.setup();
@@ -453,6 +510,7 @@ export class Manager {
       }
       this.#addBuiltinChecks();
       this.#addServers();
+      this.#addTraceServer();
       await this.#servers.start(signal);
       this.#logServers();
       await this.#webhookGroup.start(signal);
@@ -533,8 +591,10 @@ export class Manager {
       ...(this.#options.events ? { events: this.#options.events } : {}),
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
+      ...(this.#trace || this.#otel ? { trace: true } : {}),
       onOutcome: (key, outcome) => {
         logChanges(logger, key, outcome);
+        if (this.#trace || this.#otel) this.#traced(operator, outcome);
         this.#options.onOutcome?.(name, key, outcome);
       },
     });
@@ -706,6 +766,37 @@ export class Manager {
     }
   }
 
+  /** Keeps the record of an attempt in the trace and exports it. */
+  #traced(operator: Operator, outcome: SyncOutcome): void {
+    const made = traceRecordOf(operator.name, operator.parent, outcome);
+    const record = this.#trace ? this.#trace.addRecord(made) : { ...made, seq: 0 };
+    try {
+      this.#otel?.export(record);
+    } catch (error) {
+      this.logger.debug({ err: error }, "could not export a reconcile span");
+    }
+  }
+
+  /** The trace viewer and its JSON, where `trace.bindAddress` says. */
+  #addTraceServer(): void {
+    const { trace } = this.#options;
+    const address = trace && trace !== true ? (trace.bindAddress ?? "0") : "0";
+    const at = parseBindAddress(address);
+    const store = this.#trace;
+    if (!at || !store) return;
+    this.#traceServer = new HttpServerRunnable(
+      "trace viewer",
+      at,
+      () => ({ routes: traceRoutes(store) }),
+      {
+        serving: "the trace viewer",
+        address,
+        options: ["trace.bindAddress"],
+      },
+    );
+    this.#servers.add(this.#traceServer);
+  }
+
   /** The metrics and probe servers, as runnables. */
   #addServers(): void {
     const metricsAddress = this.#options.metricsBindAddress ?? "0";
@@ -796,6 +887,8 @@ export class Manager {
         { healthz: `${healthUrl}/healthz`, readyz: `${healthUrl}/readyz` },
         "serving health probes",
       );
+    if (this.traceUrl)
+      this.logger.info({ url: `${this.traceUrl}/` }, "serving the reconcile trace viewer");
   }
 
   #startElection(election: LeaderElectionOptions, client: KubeClient): void {
@@ -909,6 +1002,7 @@ export class Manager {
     await this.#webhookGroup.stop(0);
     await this.#informers?.stop().catch(() => {});
     await this.#servers.stop(0);
+    await this.#otel?.shutdown().catch(() => {});
     await Promise.all(this.#ownedClients.map((client) => client.close().catch(() => {})));
     this.#ownedClients = [];
   }

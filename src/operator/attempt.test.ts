@@ -14,6 +14,7 @@ const base: Omit<ReconcileAttempt, "next"> = {
   statusWritten: false,
   events: [],
   writes: 0,
+  writesMs: 0,
 };
 
 function children(overrides: Partial<ChildOutcome>): ChildOutcome {

@@ -11,7 +11,51 @@
 import type { ChildOutcome } from "./child-applier.ts";
 import type { ChurnVerdict } from "./churn.ts";
 import type { SyncReason } from "./declaration.ts";
+import type { FieldDiff } from "./field-diff.ts";
 import type { SyncedState } from "./status.ts";
+import type { ApiWrite } from "./traced-client.ts";
+
+/** An object and the version of it that was seen. */
+export interface ObjectVersion {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** What queued the parent: a reason and, for a watch event, the object and how it changed. */
+export interface AttemptTrigger {
+  reason: SyncReason;
+  /** The watch event; absent for requeues, retries and manual queueing. */
+  event?: "added" | "modified" | "deleted" | "resync";
+  /** The object the event was about, at the version the event carried. */
+  object?: ObjectVersion;
+  /** The event is the echo of Operon's own write (a child it created or applied). */
+  ownWrite?: boolean;
+  /** When it was noted (RFC 3339 with milliseconds). */
+  at: string;
+}
+
+/**
+ * What a traced attempt adds to its record (operators run with tracing on: `operon dev`,
+ * `operon run --trace`, OpenTelemetry, `operon plan`); untraced attempts do not pay for it.
+ */
+export interface AttemptDetail {
+  /** When the attempt started, in ms since the epoch (with sub-ms precision, from the system clock). */
+  startedAtMs: number;
+  /** The parent as read (absent when it was gone). */
+  parent?: ObjectVersion;
+  /** The events that queued the parent since its previous attempt (the latest few). */
+  triggers: AttemptTrigger[];
+  /** Every object `sync` or `finalize` was given, at the version it read. */
+  read: ObjectVersion[];
+  /** What the status write changed (or, in a plan, would change). */
+  statusDiff?: FieldDiff;
+  /** Every API write Operon made for the attempt, in the order they completed. */
+  apiWrites: ApiWrite[];
+}
 
 /**
  * What the attempt was about:
@@ -102,6 +146,10 @@ export interface ReconcileAttempt {
   heldForMs?: number;
   /** API writes made: children, status, finalizer. */
   writes: number;
+  /** Time spent in Operon's writes (children, status, finalizer), apart from the user's function. */
+  writesMs: number;
+  /** Traced attempts only: triggers, what was read, diffs and each API write. */
+  detail?: AttemptDetail;
   /** Why the attempt failed; it is retried with backoff. */
   error?: Error;
   /** What happens next, decided from the rest of the record. */

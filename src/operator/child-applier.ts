@@ -9,6 +9,7 @@ import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../client/er
 import type { KubeObject } from "../resources/object.ts";
 import type { ChildTypeInfo, PreparedChild } from "./desired.ts";
 import { type AppliedMemory, needsWrite } from "./drift.ts";
+import { diffDesired, diffObjects, type FieldDiff } from "./field-diff.ts";
 import { foldCreatedFields } from "./field-ownership.ts";
 import {
   controllerOf,
@@ -56,6 +57,12 @@ export interface ChildAction {
   writes: number;
   /** For conflicts and failures: why. */
   message?: string;
+  /**
+   * With `diff` on (tracing, `operon plan`): what changed on the server. `updated`/`adopted`: the
+   * live object against the server's answer to the apply; `created`: the fields set;
+   * `recreating`: the desired fields that differ from the object deleted.
+   */
+  diff?: FieldDiff;
 }
 
 /** What one pass over the children did. */
@@ -82,6 +89,8 @@ export interface ChildApplierOptions {
   fieldManager: string;
   memory: AppliedMemory;
   signal?: AbortSignal;
+  /** Record a field-level diff per child written (see {@link ChildAction.diff}). Default false. */
+  diff?: boolean;
 }
 
 function identity(
@@ -123,6 +132,16 @@ function keptFromEarlierParent(
     labels[parentUidLabel] !== undefined &&
     labels[parentUidLabel] !== parent.metadata.uid
   );
+}
+
+/**
+ * The fields a create sets, for the diff of a created child: what `sync` asked for, without the
+ * type and the ownerReference Operon adds to every child.
+ */
+function createdFields(object: Record<string, unknown>, apiVersion?: string, kind?: string) {
+  const metadata = object.metadata as Record<string, unknown> | undefined;
+  const { ownerReferences: _owners, ...rest } = metadata ?? {};
+  return diffObjects({ apiVersion, kind }, { ...object, metadata: rest });
 }
 
 /**
@@ -196,13 +215,14 @@ export async function reconcileChildren(
 ): Promise<ChildOutcome> {
   const outcome = emptyChildOutcome();
   const { client, fieldManager, memory, signal } = options;
+  const withDiff = options.diff ?? false;
   const wanted = new Set(desired.map((child) => identity(child.type, child.namespace, child.name)));
   const where = (namespace: string | undefined) => ({
     ...(namespace ? { namespace } : {}),
     ...(signal ? { signal } : {}),
   });
 
-  const apply = async (child: PreparedChild): Promise<number> => {
+  const apply = async (child: PreparedChild): Promise<{ writes: number; result: KubeObject }> => {
     const write = () =>
       client.apply(child.type, child.object as never, {
         fieldManager,
@@ -218,7 +238,7 @@ export async function reconcileChildren(
       write,
     );
     memory.remember(object.metadata.uid!, child.hash, object.metadata.resourceVersion!);
-    return 1 + writes;
+    return { writes: 1 + writes, result: object as KubeObject };
   };
 
   /**
@@ -248,7 +268,11 @@ export async function reconcileChildren(
   };
 
   type Step =
-    | { kind: "created" | "updated" | "adopted" | "recreating"; writes: number }
+    | {
+        kind: "created" | "updated" | "adopted" | "recreating";
+        writes: number;
+        diff?: FieldDiff | undefined;
+      }
     | { kind: "conflict"; message: string }
     | { kind: "waiting" | "unchanged" }
     | { kind: "failed"; error: unknown };
@@ -271,7 +295,14 @@ export async function reconcileChildren(
           };
         }
         const found = cached ?? (await create(child));
-        if (found === "created") return { kind: "created", writes: 1 };
+        if (found === "created") {
+          const { apiVersion, kind } = child.object as { apiVersion?: string; kind?: string };
+          return {
+            kind: "created",
+            writes: 1,
+            diff: withDiff ? createdFields(child.object, apiVersion, kind) : undefined,
+          };
+        }
         // Taken and gone again: the watch brings the news, and the next sync creates it.
         if (found === "gone") return { kind: "waiting" };
         adopting = keptFromEarlierParent(child, found, parent);
@@ -285,7 +316,15 @@ export async function reconcileChildren(
       }
       if (current.metadata.deletionTimestamp) return { kind: "waiting" };
       // Taking over rewrites the labels that name the parent, whatever the strategy.
-      if (adopting) return { kind: "adopted", writes: await apply(child) };
+      const applied = async (kind: "adopted" | "updated", live: KubeObject): Promise<Step> => {
+        const { writes, result } = await apply(child);
+        return {
+          kind,
+          writes,
+          diff: withDiff ? diffObjects(live, result, { withoutStatus: true }) : undefined,
+        };
+      };
+      if (adopting) return applied("adopted", current);
       if (child.strategy === "onDelete") return { kind: "unchanged" };
       if (!needsWrite(child.object, child.hash, current, memory)) return { kind: "unchanged" };
       if (child.strategy === "recreate") {
@@ -295,9 +334,13 @@ export async function reconcileChildren(
           propagationPolicy: child.propagationPolicy,
         });
         memory.deleted(current.metadata.uid);
-        return { kind: "recreating", writes: 1 };
+        return {
+          kind: "recreating",
+          writes: 1,
+          diff: withDiff ? diffDesired(child.object, current) : undefined,
+        };
       }
-      return { kind: "updated", writes: await apply(child) };
+      return applied("updated", current);
     } catch (error) {
       // The object changed under us (or appeared, or went): the watch brings the news, and
       // the next sync tries again.
@@ -317,7 +360,13 @@ export async function reconcileChildren(
       case "recreating":
         outcome.writes += step.writes;
         outcome[step.kind].push(label);
-        outcome.actions.push({ child: label, group, action: step.kind, writes: step.writes });
+        outcome.actions.push({
+          child: label,
+          group,
+          action: step.kind,
+          writes: step.writes,
+          ...(step.diff ? { diff: step.diff } : {}),
+        });
         break;
       case "conflict":
         outcome.conflicts.push(step.message);

@@ -9,11 +9,23 @@ import { randomUUID } from "node:crypto";
 import type { StoreReader } from "../cache/store.ts";
 import type { KubeClient } from "../client/client.ts";
 import { isConflict, isNotFound, KubeError } from "../client/errors.ts";
-import type { ReconcileContext, ReconcileResult, TriggerReason } from "../controller/controller.ts";
+import type {
+  ReconcileContext,
+  ReconcileResult,
+  TriggerEvent,
+  TriggerReason,
+} from "../controller/controller.ts";
 import type { Logger } from "../logger.ts";
 import { formatTime } from "../resources/conditions.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
-import { decideNext, type ReconcileAttempt, type RecordedParentEvent } from "./attempt.ts";
+import {
+  type AttemptDetail,
+  type AttemptTrigger,
+  decideNext,
+  type ObjectVersion,
+  type ReconcileAttempt,
+  type RecordedParentEvent,
+} from "./attempt.ts";
 import {
   type ChildOutcome,
   emptyChildOutcome,
@@ -42,6 +54,7 @@ import {
 } from "./desired.ts";
 import type { AppliedMemory } from "./drift.ts";
 import type { EventRecorder } from "./events.ts";
+import { diffValues } from "./field-diff.ts";
 import { CleanupProgress, finalizerStep, setFinalizer } from "./finalizer.ts";
 import { isControlledBy, parentUidLabel } from "./ownership.ts";
 import { buildFinalizeRequest, buildSyncRequest, type Snapshot } from "./request.ts";
@@ -52,6 +65,7 @@ import {
   statusDiffers,
   writeStatus,
 } from "./status.ts";
+import { tracedClient } from "./traced-client.ts";
 
 /** A logger that can carry fields into every line of one sync. */
 export type OperatorLogger = Logger & { child?(bindings: Record<string, unknown>): Logger };
@@ -73,8 +87,19 @@ export interface ReconcilerOptions {
   childTypes: ReadonlyMap<string, ChildTypeInfo>;
   parentNamespaced: boolean;
   memory: AppliedMemory;
-  recorder: EventRecorder;
+  /** Where Events about parents go; none: no Events (`operon plan`). */
+  recorder?: EventRecorder;
   logger: OperatorLogger;
+  /**
+   * Fill each attempt's `detail` (triggers, objects read, field diffs, API writes): for traces.
+   * Off, attempts cost nothing more. Default false.
+   */
+  trace?: boolean;
+  /**
+   * Plan only (`operon plan`, with a dry-run client): parents being deleted are not cleaned up
+   * (`finalize` is not called). Default false.
+   */
+  planOnly?: boolean;
   /** The time `sync` sees as `request.now` (and conditions' transition times). Default: the system clock. */
   clock?: () => Date;
   /** Called after every attempt with its record (tests, logs and metrics read it). */
@@ -112,6 +137,39 @@ function asError(error: unknown): Error {
 
 /** An attempt being filled in; `next` is decided once it is complete. */
 type Draft = Omit<ReconcileAttempt, "next" | "durationMs"> & { durationMs?: number };
+
+/** One attempt in progress: its record, the client its writes go through, and its context. */
+interface Run {
+  draft: Draft;
+  /** The operator's client, or while tracing a view of it that notes each write. */
+  client: KubeClient;
+  context: ReconcileContext;
+  logger: Logger;
+}
+
+const controllerEvents = new Set(["added", "modified", "deleted", "resync"]);
+
+function versionOf(object: KubeObject): ObjectVersion {
+  const { namespace, name, uid, resourceVersion } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    ...(namespace ? { namespace } : {}),
+    name: name ?? "",
+    ...(uid ? { uid } : {}),
+    ...(resourceVersion ? { resourceVersion } : {}),
+  };
+}
+
+function attemptTrigger(trigger: TriggerEvent): AttemptTrigger {
+  return {
+    reason: reasonNames[trigger.reason],
+    ...(trigger.event && controllerEvents.has(trigger.event) ? { event: trigger.event } : {}),
+    ...(trigger.object ? { object: trigger.object } : {}),
+    ...(trigger.reason === "own-write" ? { ownWrite: true } : {}),
+    at: new Date(trigger.at).toISOString(),
+  };
+}
 
 /** What the sync pipeline produced: the status and children `sync` returned and what was done, or why not. */
 type Produced =
@@ -192,6 +250,22 @@ export class ParentReconciler {
     key: string,
     context: ReconcileContext,
   ): Promise<ReconcileResult | undefined> => {
+    const attempt = await this.attempt(key, context);
+    switch (attempt.next.kind) {
+      case "done":
+        return undefined;
+      case "requeue":
+        return { requeueAfterMs: attempt.next.afterMs };
+      case "retry":
+        throw attempt.error ?? new SyncError(`${attempt.next.because} (${key})`);
+    }
+  };
+
+  /**
+   * Runs one attempt for `key` and returns its record (also given to `onOutcome`). The
+   * controller's {@link reconcile} acts on its decision; `operon plan` reads it.
+   */
+  async attempt(key: string, context: ReconcileContext): Promise<ReconcileAttempt> {
     const started = performance.now();
     const draft: Draft = {
       reconcileId: randomUUID(),
@@ -203,15 +277,29 @@ export class ParentReconciler {
       statusWritten: false,
       events: [],
       writes: 0,
+      writesMs: 0,
     };
     const base = this.#options.logger;
     const logger = base.child?.({ parent: key, reconcileId: draft.reconcileId }) ?? base;
     const parent = this.#options.sources.parents.get(key);
+    let client = this.#options.client;
+    if (this.#options.trace) {
+      const detail: AttemptDetail = {
+        startedAtMs: performance.timeOrigin + started,
+        triggers: (context.triggers ?? []).map(attemptTrigger),
+        read: [],
+        apiWrites: [],
+      };
+      if (parent) detail.parent = versionOf(parent);
+      draft.detail = detail;
+      client = tracedClient(client, detail.apiWrites, started);
+    }
     try {
-      await this.#run(draft, parent, context, logger);
+      await this.#run({ draft, client, context, logger }, parent);
     } catch (error) {
       draft.error = asError(error);
     }
+    draft.writesMs = Math.round(draft.writesMs * 1000) / 1000;
     const attempt: ReconcileAttempt = {
       ...draft,
       durationMs: Math.round(performance.now() - started),
@@ -224,23 +312,22 @@ export class ParentReconciler {
       );
     }
     this.#options.onOutcome?.(key, attempt);
-    switch (attempt.next.kind) {
-      case "done":
-        return undefined;
-      case "requeue":
-        return { requeueAfterMs: attempt.next.afterMs };
-      case "retry":
-        throw attempt.error ?? new SyncError(`${attempt.next.because} (${key})`);
+    return attempt;
+  }
+
+  /** Runs `write` and adds its time to the attempt's `writesMs`. */
+  async #timed<T>(draft: Draft, write: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await write();
+    } finally {
+      draft.writesMs += performance.now() - started;
     }
-  };
+  }
 
   /** Picks the phase from the parent and Operon's finalizer, and runs it. */
-  async #run(
-    draft: Draft,
-    parent: KubeObject | undefined,
-    context: ReconcileContext,
-    logger: Logger,
-  ): Promise<void> {
+  async #run(run: Run, parent: KubeObject | undefined): Promise<void> {
+    const { draft, context } = run;
     if (!parent) {
       draft.phase = "gone";
       this.#churn.forget(draft.key);
@@ -254,7 +341,8 @@ export class ParentReconciler {
         return;
       case "cleanup":
         draft.phase = "finalize";
-        return this.#finalize(draft, parent, context, logger);
+        if (this.#options.planOnly) return;
+        return this.#finalize(run, parent);
       case "sync": {
         const held = this.#churn.holdRemaining(draft.key, context.reasons);
         if (held > 0) {
@@ -264,13 +352,15 @@ export class ParentReconciler {
         }
         if (step.addFinalizer) {
           try {
-            await setFinalizer(
-              this.#options.client,
-              this.#parentType,
-              parent,
-              this.#options.operator.finalizer,
-              true,
-              context.signal,
+            await this.#timed(draft, () =>
+              setFinalizer(
+                run.client,
+                this.#parentType,
+                parent,
+                this.#options.operator.finalizer,
+                true,
+                context.signal,
+              ),
             );
             draft.finalizer = "added";
             draft.writes++;
@@ -283,7 +373,7 @@ export class ParentReconciler {
             throw error;
           }
         }
-        return this.#sync(draft, parent, context, logger);
+        return this.#sync(run, parent);
       }
     }
   }
@@ -321,7 +411,20 @@ export class ParentReconciler {
       ...(event.action ? { action: event.action } : {}),
     };
     draft.events.push(recorded);
-    this.#options.recorder.record(parent, recorded);
+    this.#options.recorder?.record(parent, recorded);
+  }
+
+  /** Notes, while tracing, the version of every object the user's function is given. */
+  #noteRead(draft: Draft, snapshot: Snapshot): void {
+    const read = draft.detail?.read;
+    if (!read) return;
+    read.push(versionOf(snapshot.parent));
+    for (const list of Object.values(snapshot.children)) {
+      for (const object of list ?? []) read.push(versionOf(object));
+    }
+    for (const list of Object.values(snapshot.related)) {
+      for (const object of list ?? []) read.push(versionOf(object));
+    }
   }
 
   /**
@@ -363,14 +466,11 @@ export class ParentReconciler {
    * (failures, conflicts, churn: Operon's `Synced` condition), write the status. Each step writes
    * what it did into the attempt record.
    */
-  async #sync(
-    draft: Draft,
-    parent: KubeObject,
-    context: ReconcileContext,
-    logger: Logger,
-  ): Promise<void> {
+  async #sync(run: Run, parent: KubeObject): Promise<void> {
+    const { draft, logger } = run;
     const now = this.#clock();
     const snapshot = this.#snapshot(parent, true);
+    this.#noteRead(draft, snapshot);
     // Fingerprinted before any write, with Operon's own earlier writes masked.
     const inputs = fingerprintInputs({
       parent,
@@ -380,29 +480,20 @@ export class ParentReconciler {
         this.#options.memory.isOwnWrite(child.metadata.uid, child.metadata.resourceVersion) ||
         this.#options.memory.isOwnWrite(child.metadata.uid, undefined, true),
     });
-    const produced = await this.#produce(draft, snapshot, context, now).then(
+    const produced = await this.#produce(run, snapshot, now).then(
       (result): Produced => result,
       (error: unknown): Produced => ({ ok: false, error }),
     );
     draft.synced = this.#judge(draft, parent, inputs, produced, logger);
-    await this.#writeStatus(
-      draft,
-      parent,
-      produced.ok ? produced.status : undefined,
-      now,
-      context.signal,
-      logger,
-    );
+    await this.#writeStatus(run, parent, produced.ok ? produced.status : undefined, now);
   }
 
   /** Calls `sync` and brings the children to what it returned. */
-  async #produce(
-    draft: Draft,
-    snapshot: Snapshot,
-    context: ReconcileContext,
-    now: Date,
-  ): Promise<Produced> {
-    const { operator, client, childTypes, memory } = this.#options;
+  async #produce(run: Run, snapshot: Snapshot, now: Date): Promise<Produced> {
+    const { draft, context } = run;
+    const { operator, childTypes, memory } = this.#options;
+    // The user's function gets the operator's client: its own writes are not Operon's.
+    const client = this.#options.client;
     const { parent } = snapshot;
     const called = performance.now();
     const call = (outcome: "returned" | "threw", requestedDelayMs?: number) => {
@@ -444,12 +535,15 @@ export class ParentReconciler {
       parentNamespaced: this.#options.parentNamespaced,
       childTypes,
     });
-    const outcome = await reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {
-      client,
-      fieldManager: operator.name,
-      memory,
-      signal: context.signal,
-    });
+    const outcome = await this.#timed(draft, () =>
+      reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {
+        client: run.client,
+        fieldManager: operator.name,
+        memory,
+        signal: context.signal,
+        diff: draft.detail !== undefined,
+      }),
+    );
     draft.children = outcome;
     draft.writes += outcome.writes;
     this.#recordChildChanges(draft, parent, outcome);
@@ -520,26 +614,24 @@ export class ParentReconciler {
    * gone.
    */
   async #writeStatus(
-    draft: Draft,
+    run: Run,
     parent: KubeObject,
     user: Record<string, unknown> | undefined,
     now: Date,
-    signal: AbortSignal,
-    logger: Logger,
   ): Promise<void> {
+    const { draft, logger } = run;
+    const signal = run.context.signal;
     // The status the parent has now: the cache's, or the one just written if the cache lags.
     const current = this.#recentStatus.current(draft.key, parent);
     const wanted = desiredStatus(current, user, draft.synced!, now);
     if (!statusDiffers(current, wanted)) return;
+    if (draft.detail) {
+      draft.detail.statusDiff = diffValues(current.status ?? {}, wanted, ["status"]);
+    }
     try {
-      const { client, operator } = this.#options;
-      const written = await writeStatus(
-        client,
-        this.#parentType,
-        parent,
-        wanted,
-        operator.name,
-        signal,
+      const { operator } = this.#options;
+      const written = await this.#timed(draft, () =>
+        writeStatus(run.client, this.#parentType, parent, wanted, operator.name, signal),
       );
       this.#recentStatus.wrote(draft.key, parent, written?.status ?? wanted);
       draft.writes++;
@@ -556,15 +648,12 @@ export class ParentReconciler {
    * The cleanup of a parent being deleted: `finalize` until it reports finalized (not called
    * again after that), then the children garbage collection cannot reach, then the finalizer.
    */
-  async #finalize(
-    draft: Draft,
-    parent: KubeObject,
-    context: ReconcileContext,
-    logger: Logger,
-  ): Promise<void> {
+  async #finalize(run: Run, parent: KubeObject): Promise<void> {
+    const { draft, context, logger } = run;
     const { operator, client } = this.#options;
     const now = this.#clock();
     const snapshot = this.#snapshot(parent, false);
+    this.#noteRead(draft, snapshot);
     const uid = parent.metadata.uid!;
     if (operator.finalize && !this.#cleanup.finalized(uid)) {
       const called = performance.now();
@@ -593,7 +682,7 @@ export class ParentReconciler {
           action: "Finalize",
         });
         draft.synced = { status: "False", reason: "FinalizeFailed", message };
-        await this.#writeStatus(draft, parent, undefined, now, context.signal, logger);
+        await this.#writeStatus(run, parent, undefined, now);
         throw error;
       }
       draft.call = {
@@ -613,27 +702,29 @@ export class ParentReconciler {
           message: "waiting for finalize to report finalized",
         };
         await this.#writeStatus(
-          draft,
+          run,
           parent,
           result.status as Record<string, unknown> | undefined,
           now,
-          context.signal,
-          logger,
         );
         return;
       }
       this.#cleanup.markFinalized(uid);
     }
-    draft.children = await this.#deleteUnreachableChildren(snapshot, context.signal);
+    draft.children = await this.#timed(draft, () =>
+      this.#deleteUnreachableChildren(run.client, snapshot, context.signal),
+    );
     draft.writes += draft.children.writes;
     try {
-      await setFinalizer(
-        client,
-        this.#parentType,
-        parent,
-        operator.finalizer,
-        false,
-        context.signal,
+      await this.#timed(draft, () =>
+        setFinalizer(
+          run.client,
+          this.#parentType,
+          parent,
+          operator.finalizer,
+          false,
+          context.signal,
+        ),
       );
       draft.writes++;
       draft.finalizer = "removed";
@@ -659,7 +750,11 @@ export class ParentReconciler {
    * Deletes the children an ownerReference cannot reach (cluster-scoped children of namespaced
    * parents), with their type's propagation policy; children kept on purpose stay.
    */
-  async #deleteUnreachableChildren(snapshot: Snapshot, signal: AbortSignal): Promise<ChildOutcome> {
+  async #deleteUnreachableChildren(
+    client: KubeClient,
+    snapshot: Snapshot,
+    signal: AbortSignal,
+  ): Promise<ChildOutcome> {
     const outcome = emptyChildOutcome();
     for (const [group, info] of this.#groups) {
       if (info.namespaced || info.retained) continue;
@@ -667,7 +762,7 @@ export class ParentReconciler {
         if (child.metadata.deletionTimestamp) continue;
         const label = `${child.kind} ${child.metadata.name}`;
         try {
-          await this.#options.client.delete(info.type, child.metadata.name!, {
+          await client.delete(info.type, child.metadata.name!, {
             preconditions: { uid: child.metadata.uid! },
             propagationPolicy: info.propagationPolicy,
             signal,

@@ -12,6 +12,7 @@ import { Controller, type Reconcile, type TriggerReason } from "../controller/co
 import type { WorkQueueMetrics } from "../queue/index.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { objectKey } from "../resources/object.ts";
+import type { ReconcileAttempt } from "./attempt.ts";
 import type { Operator, RelatedDeclaration } from "./declaration.ts";
 import type { ChildTypeInfo } from "./desired.ts";
 import { AppliedMemory } from "./drift.ts";
@@ -31,6 +32,16 @@ export interface OperatorRuntimeOptions {
   events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
   /** The time `sync` sees as `request.now`. Default: the system clock. */
   clock?: () => Date;
+  /**
+   * Record each attempt's detail for traces: the watch events that queued it, the versions read,
+   * field diffs and API writes. Default false (no cost).
+   */
+  trace?: boolean;
+  /**
+   * `operon plan`: write no Events and clean up no parent being deleted (the client given should
+   * make every write a dry run). Default false.
+   */
+  planOnly?: boolean;
 }
 
 const defaultResyncMs = 10 * 60_000;
@@ -75,6 +86,8 @@ export class OperatorRuntime {
   readonly #options: OperatorRuntimeOptions;
   #controller: Controller | undefined;
   readonly #forgetters: HandlerRegistration[] = [];
+  #reconciler: ParentReconciler | undefined;
+  #parents: Informer<KubeObject> | undefined;
 
   constructor(operator: Operator, options: OperatorRuntimeOptions) {
     this.operator = operator;
@@ -138,13 +151,16 @@ export class OperatorRuntime {
       relatedInformers.set(name, { declaration, informer, namespaced });
     }
 
+    this.#parents = parents;
+    const { trace, planOnly } = this.#options;
     const reconciler = new ParentReconciler({
       operator,
       client,
       childTypes,
       parentNamespaced,
       memory: this.memory,
-      recorder: this.recorder,
+      ...(planOnly ? { planOnly } : { recorder: this.recorder }),
+      ...(trace || planOnly ? { trace: true } : {}),
       logger,
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       ...(this.#options.onOutcome ? { onOutcome: this.#options.onOutcome } : {}),
@@ -175,8 +191,10 @@ export class OperatorRuntime {
       },
     });
 
+    this.#reconciler = reconciler;
     const controller = new Controller({
       name: operator.name,
+      ...(trace ? { recordTriggers: true } : {}),
       reconcile: this.#options.instrument?.(reconciler.reconcile) ?? reconciler.reconcile,
       concurrency: this.concurrency,
       debounceMs: operator.debounceMs ?? 0,
@@ -254,6 +272,37 @@ export class OperatorRuntime {
     if (!this.#controller)
       throw new Error(`operator ${this.operator.name}: call setup() before start()`);
     await this.#controller.start(signal);
+  }
+
+  /**
+   * Runs one attempt per parent now, outside the queue, and returns their records: what
+   * `operon plan` shows (its client makes every write a dry run). `wanted`: only the parents
+   * whose key it accepts. Call after the informers have synced.
+   */
+  async planAll(
+    wanted?: (key: string) => boolean,
+    signal?: AbortSignal,
+  ): Promise<ReconcileAttempt[]> {
+    const reconciler = this.#reconciler;
+    const parents = this.#parents;
+    if (!reconciler || !parents)
+      throw new Error(`operator ${this.operator.name}: call setup() before planAll()`);
+    const found = parents.store
+      .list()
+      .map((parent) => objectKey(parent))
+      .filter((key) => !wanted || wanted(key))
+      .sort();
+    const attempts: ReconcileAttempt[] = [];
+    for (const key of found) {
+      attempts.push(
+        await reconciler.attempt(key, {
+          reasons: new Set(["manual"]),
+          failures: 0,
+          signal: signal ?? new AbortController().signal,
+        }),
+      );
+    }
+    return attempts;
   }
 
   /** Queues a parent key by hand. */

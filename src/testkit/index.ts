@@ -12,6 +12,7 @@
  */
 
 export { customTypesOf, type InstallOptions, installCustomResources } from "../manager/install.ts";
+export type { TraceOptions } from "../manager/manager.ts";
 export { callWebhook, type WebhookInput, type WebhookOutcome } from "./admission.ts";
 export {
   type AssetPaths,

@@ -8,7 +8,7 @@ import { KubeClient } from "../client/client.ts";
 import { isNotFound } from "../client/errors.ts";
 import type { RequestMetric } from "../client/request.ts";
 import { silentLogger } from "../logger.ts";
-import { Manager } from "../manager/manager.ts";
+import { Manager, type TraceOptions } from "../manager/manager.ts";
 import type { Operator } from "../operator/declaration.ts";
 import type { SyncOutcome } from "../operator/reconciler.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
@@ -33,6 +33,8 @@ export interface RunOperatorOptions {
    * move time forward during a test). Default: the system clock.
    */
   now?: Date | (() => Date);
+  /** Keep the reconcile trace (`harness.manager.trace`), and serve it with a `bindAddress`. */
+  trace?: boolean | TraceOptions;
 }
 
 /** A write request the operator made. */
@@ -121,6 +123,7 @@ export async function runOperator(
       ? {}
       : { clock: typeof now === "function" ? now : () => new Date(now.getTime()) }),
     gracefulShutdownMs: 10_000,
+    ...(options.trace ? { trace: options.trace } : {}),
     onOutcome: (operator, key, outcome) => {
       const id = `${key}`;
       const list = outcomes.get(id) ?? [];

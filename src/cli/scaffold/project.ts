@@ -60,6 +60,7 @@ export function scaffoldFiles(options: ScaffoldOptions): GeneratedFile[] {
       test: 'sh scripts/ensure-deps.sh && tsc --noEmit && node --test --test-global-setup=test/control-plane.ts "src/**/*.test.ts"',
       check: "tsc --noEmit",
       start: "operon run src/operator.ts",
+      dev: "operon dev src/operator.ts --apply-samples",
       "install-crds": "operon install src/operator.ts",
       generate: "operon generate src/operator.ts",
     },
@@ -304,6 +305,18 @@ manager, scheduler, simulated nodes). \`test/control-plane.ts\` starts one for t
 the first test file, and stops it after the last; each test takes a fresh namespace with
 \`plane.createNamespace()\`. A file run on its own starts its own. The binaries are fetched or
 built once and cached in \`~/.cache/operon\`.
+
+## Develop
+
+\`\`\`sh
+npm run dev             # the local cluster, the CRD, the sample, and the operator, restarted on save
+\`\`\`
+
+\`operon dev\` starts a local control plane when none runs (and stops it on Ctrl-C), installs the
+${kind} CRD (again when its schema changes), applies \`samples/\` once, runs the operator, and
+restarts it within about a second of a save — after checking its types: an error is shown and
+the running version keeps running. Each reconcile is one line; the trace viewer at
+<http://127.0.0.1:8090/> shows why each one ran and what it changed.
 
 ## Run against a cluster
 
