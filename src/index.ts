@@ -101,6 +101,8 @@ export {
   type Manageable,
   Manager,
   type ManagerOptions,
+  type ShardingOptions,
+  ShardMembershipLostError,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";
 export type { Runnable, RunnableContext } from "./manager/runnable.ts";

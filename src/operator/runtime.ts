@@ -31,6 +31,18 @@ export interface OperatorRuntimeOptions {
   events?: Pick<EventRecorderOptions, "burst" | "refillMs" | "seriesIntervalMs">;
   /** The time `sync` sees as `request.now`. Default: the system clock. */
   clock?: () => Date;
+  /**
+   * Run on a part of the parents only: those carrying all these labels (a label selector on the
+   * server, so nothing else is sent or cached). Children are written with the same labels and
+   * cached by them too. The manager's sharding sets it to this replica's shard.
+   */
+  partition?: { labels: Readonly<Record<string, string>> };
+}
+
+/** A child type's informer, as {@link OperatorRuntime.informers} lists them. */
+export interface ChildInformer {
+  type: ResourceType;
+  informer: Informer<KubeObject>;
 }
 
 const defaultResyncMs = 10 * 60_000;
@@ -74,6 +86,8 @@ export class OperatorRuntime {
   readonly concurrency: number;
   readonly #options: OperatorRuntimeOptions;
   #controller: Controller | undefined;
+  #parents: Informer<KubeObject> | undefined;
+  readonly #children = new Map<string, ChildInformer>();
   readonly #forgetters: HandlerRegistration[] = [];
 
   constructor(operator: Operator, options: OperatorRuntimeOptions) {
@@ -100,8 +114,18 @@ export class OperatorRuntime {
     const parentNamespaced = await this.#namespaced(operator.parent);
     const scope = (namespaced: boolean) =>
       namespaced && operator.namespace ? { namespace: operator.namespace } : {};
+    const partition = Object.entries(this.#options.partition?.labels ?? {})
+      .map(([key, value]) => `${key}=${value}`)
+      .join(",");
+    const withPartition = (selector: string | undefined) =>
+      [selector, partition].filter(Boolean).join(",") || undefined;
 
-    const parents = informers.informer(operator.parent, scope(parentNamespaced));
+    const parentSelector = withPartition(undefined);
+    const parents = informers.informer(operator.parent, {
+      ...scope(parentNamespaced),
+      ...(parentSelector ? { labelSelector: parentSelector } : {}),
+    });
+    this.#parents = parents;
     const childTypes = new Map<string, ChildTypeInfo>();
     const childInformers = new Map<string, Informer<KubeObject>>();
     for (const [group, declaration] of operator.childTypes) {
@@ -116,13 +140,12 @@ export class OperatorRuntime {
       });
       // Only objects carrying this operator's label are cached: a cluster's worth of ConfigMaps
       // would cost memory for nothing. Lookups of other names go to the server.
-      childInformers.set(
-        group,
-        informers.informer(declaration.type, {
-          ...scope(namespaced),
-          labelSelector: `${managedByLabel}=${operator.name}`,
-        }),
-      );
+      const informer = informers.informer(declaration.type, {
+        ...scope(namespaced),
+        labelSelector: withPartition(`${managedByLabel}=${operator.name}`)!,
+      });
+      childInformers.set(group, informer);
+      this.#children.set(group, { type: declaration.type, informer });
     }
 
     const relatedInformers = new Map<
@@ -148,6 +171,7 @@ export class OperatorRuntime {
       logger,
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       ...(this.#options.onOutcome ? { onOutcome: this.#options.onOutcome } : {}),
+      ...(this.#options.partition ? { childLabels: this.#options.partition.labels } : {}),
       sources: {
         parents: parents.store,
         children: new Map([...childInformers].map(([group, informer]) => [group, informer.store])),
@@ -259,6 +283,29 @@ export class OperatorRuntime {
   /** Queues a parent key by hand. */
   enqueue(key: string): void {
     this.#controller?.enqueue(key, "manual");
+  }
+
+  /**
+   * The informers of the parent and child types (after `setup`), shared with whoever else asks
+   * the factory for the same selection.
+   */
+  informers(): { parents: Informer<KubeObject>; children: ReadonlyMap<string, ChildInformer> } {
+    if (!this.#parents)
+      throw new Error(`operator ${this.operator.name}: call setup() before informers()`);
+    return { parents: this.#parents, children: this.#children };
+  }
+
+  /**
+   * Lets go of a parent: no sync of it starts from now on, until {@link resume}. Resolves once
+   * the sync in progress, if any, has finished.
+   */
+  drain(key: string): Promise<void> {
+    return this.#controller?.drain(key) ?? Promise.resolve();
+  }
+
+  /** Takes a parent back after {@link drain}. */
+  resume(key: string): void {
+    this.#controller?.resume(key);
   }
 
   /** Stops taking work and waits for running syncs; true when they all finished in time. */
