@@ -17,6 +17,7 @@ import { Lease } from "../resources/coordination.ts";
 import { ConfigMap } from "../resources/core.ts";
 import type { ControlPlane } from "../testkit/control-plane.ts";
 import { eventually } from "../testkit/operator-harness.ts";
+import { microTime } from "./leader-election.ts";
 import { Manager } from "./manager.ts";
 import { drainLabel, memberLeaseName, ringLabel, shardLabel } from "./sharding/labels.ts";
 import { Chore, choreOperator } from "./testdata/chores.ts";
@@ -43,20 +44,25 @@ interface Member {
   manager: Manager;
 }
 
+function shardedManager(namespace: string, memberId: string): Manager {
+  return new Manager({
+    client: (hooks: { metrics: ClientMetrics }) =>
+      KubeClient.fromKubeConfig({ kubeconfig: plane.kubeconfigPath, ...hooks }),
+    logger: silentLogger,
+    gracefulShutdownMs: 5_000,
+    healthProbeBindAddress: "127.0.0.1:0",
+    leaderElection: { namespace, ...timings },
+    sharding: { memberId },
+  });
+}
+
 async function member(
   name: string,
   namespace: string,
   operator: string,
   options: { delayMs?: number } = {},
 ): Promise<Member> {
-  const manager = new Manager({
-    client: (hooks: { metrics: ClientMetrics }) =>
-      KubeClient.fromKubeConfig({ kubeconfig: plane.kubeconfigPath, ...hooks }),
-    logger: silentLogger,
-    gracefulShutdownMs: 5_000,
-    leaderElection: { namespace, ...timings },
-    sharding: { memberId: `${name}-${randomBytes(2).toString("hex")}` },
-  });
+  const manager = shardedManager(namespace, `${name}-${randomBytes(2).toString("hex")}`);
   manager.add(
     choreOperator({
       name: operator,
@@ -68,6 +74,17 @@ async function member(
   );
   await manager.start();
   return { name, manager };
+}
+
+/** A manager's metrics, by sample. */
+async function samples(manager: Manager): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const line of (await manager.metrics.registry.metrics()).split("\n")) {
+    if (line.startsWith("#") || line.trim() === "") continue;
+    const at = line.lastIndexOf(" ");
+    found.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return found;
 }
 
 /** Parent keys in a member's informer cache. */
@@ -209,6 +226,24 @@ test("a join moves parents only after their member finished the sync in progress
     const chores = await admin.list(Chore, { namespace });
     for (const chore of chores.items)
       assert.equal(chore.metadata.labels?.[drainLabel(operator)], undefined);
+    // The coordinator (a, elected first) counted the moves and their drains; a handed them over.
+    const ids = members.map((m) => m.manager.shardMember!);
+    const ofA = await samples(members[0]!.manager);
+    const ofB = await samples(members[1]!.manager);
+    const op = `operator="${operator}"`;
+    assert.equal(ofA.get(`operon_shard_moves_total{${op},reason="rebalance"}`), moved.length);
+    assert.equal(ofA.get(`operon_shard_drain_seconds_count{${op}}`), moved.length);
+    assert.equal(ofA.get(`operon_shard_handovers_total{${op}}`), moved.length);
+    assert.equal(ofA.get(`operon_shard_parents{${op},shard="${ids[1]}"}`), moved.length);
+    assert.equal(ofA.get(`operon_shard_parents{${op},shard="${ids[0]}"}`), 12 - moved.length);
+    assert.equal(
+      ofB.get(`operon_shard_parents{${op},shard="${ids[1]}"}`),
+      undefined,
+      "b does not coordinate",
+    );
+    for (const metrics of [ofA, ofB])
+      assert.equal(metrics.get(`operon_shard_ring_members{${op}}`), 2);
+    assert.equal(ofA.get(`operon_shard_membership{${op},member="${ids[0]}"}`), 1);
 
     // b stops gracefully: its Lease is deleted and its parents go back to a well within a
     // Lease duration.
@@ -270,5 +305,43 @@ test("a child left labelled for a departed member goes to its parent's member, w
     );
   } finally {
     await Promise.all(members.map((m) => m.manager.stop()));
+  }
+});
+
+test("/readyz fails until the replica holds its ring membership", async () => {
+  const namespace = await plane.createNamespace("ready");
+  const operator = `chores-${randomBytes(2).toString("hex")}`;
+  // Someone else holds the member Lease this replica wants: it must wait for it to run out.
+  await admin.create(Lease, {
+    metadata: {
+      name: memberLeaseName(operator, "blocked"),
+      namespace,
+      labels: { [ringLabel]: operator },
+    },
+    spec: {
+      holderIdentity: "someone-else",
+      leaseDurationSeconds: 4,
+      renewTime: microTime(Date.now()),
+      acquireTime: microTime(Date.now()),
+    },
+  });
+  const manager = shardedManager(namespace, "blocked");
+  manager.add(choreOperator({ name: operator, namespace }));
+  const starting = manager.start();
+  try {
+    const url = await eventually(() => manager.healthProbeUrl);
+    const body = await eventually(async () => {
+      const response = await fetch(`${url}/readyz?verbose`);
+      const text = await response.text();
+      return response.status === 500 && text.includes("[-]shard-membership") ? text : undefined;
+    });
+    assert.match(body, /\[\+\]informers/);
+    await starting;
+    const ready = await fetch(`${url}/readyz?verbose`);
+    assert.equal(ready.status, 200);
+    assert.match(await ready.text(), /\[\+\]shard-membership/);
+  } finally {
+    await starting.catch(() => {});
+    await manager.stop();
   }
 });
