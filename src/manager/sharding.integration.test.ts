@@ -12,6 +12,9 @@ import { after, before, test } from "node:test";
 import { KubeClient } from "../client/client.ts";
 import type { ClientMetrics } from "../client/request.ts";
 import { silentLogger } from "../logger.ts";
+import { rbacManifests } from "../manifests/rbac.ts";
+import { Kubectl } from "../manifests/testdata/kubectl.ts";
+import { toYaml } from "../manifests/yaml.ts";
 import { ownerReferenceTo } from "../operator/ownership.ts";
 import { Lease } from "../resources/coordination.ts";
 import { ConfigMap } from "../resources/core.ts";
@@ -44,10 +47,14 @@ interface Member {
   manager: Manager;
 }
 
-function shardedManager(namespace: string, memberId: string): Manager {
+function shardedManager(
+  namespace: string,
+  memberId: string,
+  kubeconfig = plane.kubeconfigPath,
+): Manager {
   return new Manager({
     client: (hooks: { metrics: ClientMetrics }) =>
-      KubeClient.fromKubeConfig({ kubeconfig: plane.kubeconfigPath, ...hooks }),
+      KubeClient.fromKubeConfig({ kubeconfig, ...hooks }),
     logger: silentLogger,
     gracefulShutdownMs: 5_000,
     healthProbeBindAddress: "127.0.0.1:0",
@@ -343,5 +350,61 @@ test("/readyz fails until the replica holds its ring membership", async () => {
   } finally {
     await starting.catch(() => {});
     await manager.stop();
+  }
+});
+
+test("under the generated RBAC: members, the coordinator and handovers are refused nothing", async () => {
+  const namespace = await plane.createNamespace("shard-rbac");
+  const operator = choreOperator({ name: `chores-${randomBytes(2).toString("hex")}`, namespace });
+  const rbac = rbacManifests({ ...operator, sharding: true }, { namespace });
+  const kubectl = await Kubectl.create(plane.kubeconfigPath);
+  const managers: Manager[] = [];
+  try {
+    await kubectl.ok(["apply", "-f", "-"], toYaml(rbac.objects));
+    const identity = await plane.kubeconfigFor({
+      serviceAccount: { namespace, name: rbac.serviceAccount.metadata.name! },
+      create: false,
+    });
+    await eventually(() =>
+      kubectl.as(identity.path).canI("watch", "leases.coordination.k8s.io", namespace),
+    );
+    // A member that died long ago: the coordinator deletes its Lease.
+    const ghost = memberLeaseName(operator.name, "ghost");
+    await admin.create(Lease, {
+      metadata: { name: ghost, namespace, labels: { [ringLabel]: operator.name } },
+      spec: { holderIdentity: "ghost", leaseDurationSeconds: 1, renewTime: microTime(Date.now()) },
+    });
+    for (const name of ["a", "b"]) {
+      const manager = shardedManager(namespace, name, identity.path);
+      manager.add(operator);
+      await manager.start();
+      managers.push(manager);
+    }
+    await createChores(namespace, 10);
+    await eventually(() => notConverged(admin, namespace).then((missing) => !missing));
+    const before = await assignments(namespace, operator.name);
+    assert.ok(new Set(before.values()).size === 2, "both members hold parents");
+    await managers.pop()!.stop();
+    await eventually(async () =>
+      [...(await assignments(namespace, operator.name)).values()].every((shard) => shard === "a"),
+    );
+    await eventually(
+      () =>
+        admin
+          .get(Lease, ghost, { namespace })
+          .then(() => false)
+          .catch(() => true),
+      { message: "the departed member's Lease was deleted", timeoutMs: 30_000 },
+    );
+    for (const manager of managers) {
+      const refused = [...(await samples(manager))].filter(
+        ([sample]) =>
+          sample.startsWith("rest_client_requests_total") && /code="40[13]"/.test(sample),
+      );
+      assert.deepEqual(refused, [], "no request was refused");
+    }
+  } finally {
+    await Promise.all(managers.map((manager) => manager.stop()));
+    await kubectl.dispose();
   }
 });
