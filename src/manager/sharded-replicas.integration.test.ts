@@ -243,8 +243,8 @@ test("3 replicas, 1,000 parents: each is assigned at once, synced by its member 
     const syncedBy = new Map<string, Set<string>>();
     for (const name of c.replicas.keys()) {
       for (const line of c.trace(name)) {
-        let set = syncedBy.get(line.k);
-        if (!set) syncedBy.set(line.k, (set = new Set()));
+        const set = syncedBy.get(line.k) ?? new Set<string>();
+        syncedBy.set(line.k, set);
         set.add(name);
       }
     }
@@ -278,6 +278,11 @@ interface Interval {
 /** Each replica's syncs of each parent as intervals; a sync cut by SIGKILL ends at the kill. */
 function syncIntervals(c: Cluster, killedAt: Map<string, number>): Map<string, Interval[]> {
   const byKey = new Map<string, Interval[]>();
+  const add = (key: string, interval: Interval) => {
+    const list = byKey.get(key) ?? [];
+    byKey.set(key, list);
+    list.push(interval);
+  };
   for (const name of c.replicas.keys()) {
     const open = new Map<string, number>();
     for (const line of c.trace(name)) {
@@ -288,15 +293,10 @@ function syncIntervals(c: Cluster, killedAt: Map<string, number>): Map<string, I
       const start = open.get(line.k);
       if (start === undefined) continue;
       open.delete(line.k);
-      let list = byKey.get(line.k);
-      if (!list) byKey.set(line.k, (list = []));
-      list.push({ replica: name, start, end: line.t });
+      add(line.k, { replica: name, start, end: line.t });
     }
-    for (const [key, start] of open) {
-      let list = byKey.get(key);
-      if (!list) byKey.set(key, (list = []));
-      list.push({ replica: name, start, end: killedAt.get(name) ?? Number.POSITIVE_INFINITY });
-    }
+    for (const [key, start] of open)
+      add(key, { replica: name, start, end: killedAt.get(name) ?? Number.POSITIVE_INFINITY });
   }
   return byKey;
 }
