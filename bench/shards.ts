@@ -47,11 +47,15 @@ export interface ReplicaFigures {
 
 export interface ShardsResult {
   parents: number;
+  /** The steady RSS of a replica with no parents: Node, Operon and the clients. */
+  idleRssBytes: number;
   single: { convergeSeconds: number; replica: ReplicaFigures };
   sharded: { convergeSeconds: number; replicas: ReplicaFigures[] };
   join: { moved: number; rebalanceSeconds: number } | { error: string };
   /** The largest sharded replica's steady RSS over the single replica's (goal: at most 0.4). */
   rssRatio: number;
+  /** The same for the RSS above an idle replica's: what the parents and children cost. */
+  dataRatio: number;
 }
 
 interface LogLine {
@@ -201,6 +205,20 @@ class Run {
     progress(`  ${namespace} deleted in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
 
+  /** A replica on a namespace with no parents: what every replica costs before any parent. */
+  async idle(): Promise<number> {
+    const namespace = await this.env.plane.createNamespace("bench-shards-idle");
+    const process = this.spawn("idle", namespace, false);
+    try {
+      const [rss] = await this.steady([process]);
+      this.env.progress(`  an idle replica: ${mib(rss!)} MiB`);
+      return rss!;
+    } finally {
+      await process.stop();
+      await this.env.client.delete(Namespace, namespace).catch(() => {});
+    }
+  }
+
   async single(): Promise<ShardsResult["single"]> {
     const { namespace, observer } = await this.prepare("single");
     const process = this.spawn("single", namespace, false);
@@ -327,10 +345,19 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** One replica, then three sharded replicas and a join, at `parents` parents. */
 export async function runShards(env: ShardsEnv, parents: number): Promise<ShardsResult> {
   const run = new Run(env, parents);
+  const idleRssBytes = await run.idle();
   const single = await run.single();
   const { sharded, join } = await run.sharded();
   const largest = Math.max(...sharded.replicas.map((replica) => replica.steadyRssBytes));
-  return { parents, single, sharded, join, rssRatio: largest / single.replica.steadyRssBytes };
+  return {
+    parents,
+    idleRssBytes,
+    single,
+    sharded,
+    join,
+    rssRatio: largest / single.replica.steadyRssBytes,
+    dataRatio: (largest - idleRssBytes) / (single.replica.steadyRssBytes - idleRssBytes),
+  };
 }
 
 const mib = (bytes: number) => (bytes / 1048576).toFixed(0);
@@ -340,23 +367,28 @@ export function renderShards(results: readonly ShardsResult[]): string {
   const lines = [
     "## shards",
     "",
-    "| N | replicas | converge s | steady RSS MiB (each) | peak RSS MiB (each) | CPU s (each) | parents (each) | largest RSS / single |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| N | replicas | converge s | steady RSS MiB (each) | peak RSS MiB (each) | CPU s (each) | parents (each) | largest RSS / single | above idle: largest / single |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const result of results) {
     const { single, sharded } = result;
     lines.push(
-      `| ${result.parents} | 1 | ${single.convergeSeconds.toFixed(1)} | ${mib(single.replica.steadyRssBytes)} | ${mib(single.replica.peakRssBytes)} | ${single.replica.cpuSeconds.toFixed(1)} | ${single.replica.parents} | 1 |`,
+      `| ${result.parents} | 1 | ${single.convergeSeconds.toFixed(1)} | ${mib(single.replica.steadyRssBytes)} | ${mib(single.replica.peakRssBytes)} | ${single.replica.cpuSeconds.toFixed(1)} | ${single.replica.parents} | 1 | 1 |`,
     );
     const each = (f: (replica: ReplicaFigures) => string) =>
       sharded.replicas
         .map((replica) => `${f(replica)}${replica.coordinator ? "*" : ""}`)
         .join(" / ");
     lines.push(
-      `| ${result.parents} | ${sharded.replicas.length} | ${sharded.convergeSeconds.toFixed(1)} | ${each((r) => mib(r.steadyRssBytes))} | ${each((r) => mib(r.peakRssBytes))} | ${each((r) => r.cpuSeconds.toFixed(1))} | ${each((r) => String(r.parents))} | ${result.rssRatio.toFixed(2)} |`,
+      `| ${result.parents} | ${sharded.replicas.length} | ${sharded.convergeSeconds.toFixed(1)} | ${each((r) => mib(r.steadyRssBytes))} | ${each((r) => mib(r.peakRssBytes))} | ${each((r) => r.cpuSeconds.toFixed(1))} | ${each((r) => String(r.parents))} | ${result.rssRatio.toFixed(2)} | ${result.dataRatio.toFixed(2)} |`,
     );
   }
-  lines.push("", "`*` the coordinator (it also caches the metadata of every parent).", "");
+  lines.push(
+    "",
+    "`*` the coordinator (it also caches the metadata of every parent).",
+    `An idle replica (no parents): ${results.map((r) => `${mib(r.idleRssBytes)} MiB`).join(", ")}; the single replica's CPU per parent: ${results.map((r) => `${((r.single.replica.cpuSeconds * 1000) / r.parents).toFixed(2)} ms`).join(", ")}.`,
+    "",
+  );
   lines.push(
     "| N | join: parents moved | the ring's share (N/4) | in place after s |",
     "| --- | --- | --- | --- |",
