@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeClient } from "../src/client/client.ts";
 import { isNotFound } from "../src/client/errors.ts";
-import { ConfigMap, Namespace } from "../src/index.ts";
+import { ConfigMap, Namespace, Secret } from "../src/index.ts";
 import type { ControlPlane } from "../src/testkit/index.ts";
 import { type LaunchContext, launchPlan } from "./contenders.ts";
 import { median, sleep } from "./harness.ts";
@@ -56,6 +56,8 @@ export interface ShardsResult {
   rssRatio: number;
   /** The same for the RSS above an idle replica's: what the parents and children cost. */
   dataRatio: number;
+  /** Mean JSON size of a converged parent and of its children, as the API server returns them. */
+  objectBytes: { parent: number; configMap: number; secret: number };
 }
 
 interface LogLine {
@@ -246,7 +248,26 @@ class Run {
     }
   }
 
-  async sharded(): Promise<{ sharded: ShardsResult["sharded"]; join: ShardsResult["join"] }> {
+  /** Mean JSON sizes of the converged objects (with managedFields, as etcd keeps them). */
+  async objectBytes(namespace: string): Promise<ShardsResult["objectBytes"]> {
+    const mean = async (type: typeof BenchParent | typeof ConfigMap | typeof Secret) => {
+      const list = await this.env.client.list(type as typeof ConfigMap, { namespace, limit: 200 });
+      const items = list.items.filter((item) => item.metadata.name !== "kube-root-ca.crt");
+      const total = items.reduce((sum, item) => sum + JSON.stringify(item).length, 0);
+      return Math.round(total / Math.max(1, items.length));
+    };
+    return {
+      parent: await mean(BenchParent),
+      configMap: await mean(ConfigMap),
+      secret: await mean(Secret),
+    };
+  }
+
+  async sharded(): Promise<{
+    sharded: ShardsResult["sharded"];
+    join: ShardsResult["join"];
+    objectBytes: ShardsResult["objectBytes"];
+  }> {
     const { namespace, observer } = await this.prepare("sharded");
     const names = Array.from({ length: replicas }, (_, i) => `replica-${i + 1}`);
     const processes = names.map((name) => this.spawn(name, namespace, true));
@@ -306,7 +327,8 @@ class Run {
       } catch (error) {
         join = { error: (error as Error).message };
       }
-      return { sharded: { convergeSeconds, replicas: figures }, join };
+      const objectBytes = await this.objectBytes(namespace);
+      return { sharded: { convergeSeconds, replicas: figures }, join, objectBytes };
     } finally {
       await Promise.all(
         [...processes, ...(joiner ? [joiner] : [])].map((process) => process.stop()),
@@ -347,7 +369,7 @@ export async function runShards(env: ShardsEnv, parents: number): Promise<Shards
   const run = new Run(env, parents);
   const idleRssBytes = await run.idle();
   const single = await run.single();
-  const { sharded, join } = await run.sharded();
+  const { sharded, join, objectBytes } = await run.sharded();
   const largest = Math.max(...sharded.replicas.map((replica) => replica.steadyRssBytes));
   return {
     parents,
@@ -357,6 +379,7 @@ export async function runShards(env: ShardsEnv, parents: number): Promise<Shards
     join,
     rssRatio: largest / single.replica.steadyRssBytes,
     dataRatio: (largest - idleRssBytes) / (single.replica.steadyRssBytes - idleRssBytes),
+    objectBytes,
   };
 }
 
@@ -386,7 +409,7 @@ export function renderShards(results: readonly ShardsResult[]): string {
   lines.push(
     "",
     "`*` the coordinator (it also caches the metadata of every parent).",
-    `An idle replica (no parents): ${results.map((r) => `${mib(r.idleRssBytes)} MiB`).join(", ")}; the single replica's CPU per parent: ${results.map((r) => `${((r.single.replica.cpuSeconds * 1000) / r.parents).toFixed(2)} ms`).join(", ")}.`,
+    `An idle replica (no parents): ${results.map((r) => `${mib(r.idleRssBytes)} MiB`).join(", ")}; the single replica's CPU per parent: ${results.map((r) => `${((r.single.replica.cpuSeconds * 1000) / r.parents).toFixed(2)} ms`).join(", ")}; objects as stored (JSON): ${results.map((r) => `parent ${r.objectBytes.parent} B, ConfigMap ${r.objectBytes.configMap} B, Secret ${r.objectBytes.secret} B`).join("; ")}.`,
     "",
   );
   lines.push(
