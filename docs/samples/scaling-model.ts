@@ -130,7 +130,5 @@ export const documentedCases: [number, number][] = [
 
 if (import.meta.main) {
   const [parents, replicas] = process.argv.slice(2).map(Number);
-  process.stdout.write(
-    `${table(parents && replicas ? [[parents, replicas]] : documentedCases)}\n`,
-  );
+  process.stdout.write(`${table(parents && replicas ? [[parents, replicas]] : documentedCases)}\n`);
 }

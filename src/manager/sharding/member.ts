@@ -144,7 +144,15 @@ export class ShardMemberRunnable implements Runnable {
       { name: `${this.#operatorName}/shard-handover` },
     );
     this.#handovers.start();
-    await this.#options.operator.start(signal);
+    try {
+      await this.#options.operator.start(signal);
+    } catch (error) {
+      // Not started: nothing of this replica writes; the Lease runs out (the abort of `signal`
+      // that follows stops renewing it).
+      this.#registration.remove();
+      await this.#handovers.shutdown(0);
+      throw error;
+    }
   }
 
   /**
