@@ -69,7 +69,8 @@ interface LogLine {
   [field: string]: unknown;
 }
 
-function logLines(path: string): LogLine[] {
+/** The JSON log lines of a replica's log that contain `marker` (parsing only those: logs are long). */
+function logLines(path: string, marker: string): LogLine[] {
   let text = "";
   try {
     text = readFileSync(path, "utf8");
@@ -78,7 +79,7 @@ function logLines(path: string): LogLine[] {
   }
   const lines: LogLine[] = [];
   for (const line of text.split("\n")) {
-    if (!line.startsWith("{")) continue;
+    if (!line.startsWith("{") || !line.includes(marker)) continue;
     try {
       lines.push(JSON.parse(line) as LogLine);
     } catch {
@@ -283,12 +284,13 @@ class Run {
         `  ${replicas} replicas: converged ${this.parents} parents in ${convergeSeconds.toFixed(1)} s`,
       );
       const steady = await this.steady(processes);
+      const joined = "joined the shard ring";
       const members = names.map(
-        (name) =>
-          logLines(this.logFile(name)).find((line) => line.msg === "joined the shard ring")?.member,
+        (name) => logLines(this.logFile(name), joined).find((line) => line.msg === joined)?.member,
       );
+      const coordinating = "coordinating the shard ring";
       const coordinator = names.find((name) =>
-        logLines(this.logFile(name)).some((line) => line.msg === "coordinating the shard ring"),
+        logLines(this.logFile(name), coordinating).some((line) => line.msg === coordinating),
       );
       const assigned = await this.assignments(namespace);
       const figures = processes.map((process, i): ReplicaFigures => {
@@ -308,11 +310,10 @@ class Run {
         joiner = this.spawn(`replica-${replicas + 1}`, namespace, true);
         const started = joiner.startedAt;
         const done = await until("the rebalance after the join", this.timeoutMs, () => {
+          const complete = "shard rebalance complete: every parent is with its member";
           for (const name of names) {
-            const line = logLines(this.logFile(name)).find(
-              (entry) =>
-                entry.msg === "shard rebalance complete: every parent is with its member" &&
-                (entry.members?.length ?? 0) === replicas + 1,
+            const line = logLines(this.logFile(name), complete).find(
+              (entry) => entry.msg === complete && (entry.members?.length ?? 0) === replicas + 1,
             );
             if (line) return performance.now();
           }

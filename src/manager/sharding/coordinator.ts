@@ -129,7 +129,9 @@ export class ShardCoordinator implements Runnable {
     const queue = new WorkQueue({
       name: `${this.#operator}-shards`,
       concurrency: this.#options.concurrency ?? 16,
-      process: (key) => this.#place(key),
+      // Aborted when the coordinator stops at once (leadership lost): no decision of it lands
+      // after that, where the request has not left yet.
+      process: (key, { signal }) => this.#place(key, signal),
       onError: (key, error, retry) => {
         if (!isConflict(error))
           logger.debug(
@@ -273,7 +275,7 @@ export class ShardCoordinator implements Runnable {
   }
 
   /** Puts one parent where the ring says. */
-  async #place(key: string): Promise<void> {
+  async #place(key: string, signal: AbortSignal): Promise<void> {
     const parent = this.#parents?.store.get(key);
     const ring = this.#ring;
     if (!parent || !ring || ring.size === 0) return;
@@ -283,7 +285,8 @@ export class ShardCoordinator implements Runnable {
     const { metrics } = this.#options;
     const operator = this.#operator;
     if (current === undefined) {
-      if (!(await this.#label(parent, { [this.#shard]: target, [this.#drain]: null }))) return;
+      if (!(await this.#label(parent, { [this.#shard]: target, [this.#drain]: null }, signal)))
+        return;
       metrics.assignments.inc({ operator });
       const asked = this.#asked.get(key);
       if (asked !== undefined) {
@@ -298,7 +301,8 @@ export class ShardCoordinator implements Runnable {
     }
     if (!ring.has(current)) {
       // Its member's Lease ended: the member stopped writing before that, on its own clock.
-      if (!(await this.#label(parent, { [this.#shard]: target, [this.#drain]: null }))) return;
+      if (!(await this.#label(parent, { [this.#shard]: target, [this.#drain]: null }, signal)))
+        return;
       this.#asked.delete(key);
       metrics.assignments.inc({ operator });
       metrics.moves.inc({ operator, reason: "member_gone" });
@@ -308,7 +312,7 @@ export class ShardCoordinator implements Runnable {
     // With its member (a request to let it go, if any, completes; then it is assigned again).
     if (current === target) return;
     if (labels[this.#drain] === target) return; // asked already; waiting for the member
-    if (!(await this.#label(parent, { [this.#drain]: target }))) return;
+    if (!(await this.#label(parent, { [this.#drain]: target }, signal))) return;
     this.#asked.set(key, { at: this.#asked.get(key)?.at ?? this.#clock.now(), next: target });
   }
 
@@ -316,6 +320,7 @@ export class ShardCoordinator implements Runnable {
   async #label(
     parent: PartialObjectMetadata,
     labels: Record<string, string | null>,
+    signal: AbortSignal,
   ): Promise<boolean> {
     const { namespace, name, resourceVersion } = parent.metadata;
     try {
@@ -323,7 +328,7 @@ export class ShardCoordinator implements Runnable {
         this.#options.operator.parent,
         name!,
         { metadata: { resourceVersion, labels } },
-        { ...(namespace ? { namespace } : {}), type: "merge" },
+        { ...(namespace ? { namespace } : {}), type: "merge", signal },
       );
       return true;
     } catch (error) {
@@ -413,7 +418,11 @@ export class ShardCoordinator implements Runnable {
               type,
               name!,
               { metadata: { labels: { [this.#shard]: member } } },
-              { ...(childNamespace ? { namespace: childNamespace } : {}), type: "merge" },
+              {
+                ...(childNamespace ? { namespace: childNamespace } : {}),
+                type: "merge",
+                ...(signal ? { signal } : {}),
+              },
             )
             .then(
               () => handed++,

@@ -103,7 +103,14 @@ export class ShardMemberRunnable implements Runnable {
         ...timings,
         // A graceful stop deletes the Lease instead (below); a stop at once leaves it to expire.
         releaseOnStop: false,
-        logger,
+        // Its lines speak of "the leader": this replica says "joined the shard ring" instead,
+        // and the manager reports a loss.
+        logger: {
+          debug: (fields, message) => logger.debug(fields, message),
+          info: (fields, message) => logger.debug(fields, message),
+          warn: (fields, message) => logger.warn(fields, message),
+          error: (fields, message) => logger.error(fields, message),
+        },
         onElected: resolve,
         onLost: (reason) => this.#loseMembership(reason),
       });
@@ -126,7 +133,7 @@ export class ShardMemberRunnable implements Runnable {
     this.#handovers = new WorkQueue({
       name: `${this.#operatorName}-handovers`,
       concurrency: 8,
-      process: (key) => this.#handOver(key),
+      process: (key, { signal }) => this.#handOver(key, signal),
       onError: (key, error, retry) =>
         logger.debug(
           { parent: key, err: error, retryInMs: retry.retryInMs },
@@ -166,7 +173,7 @@ export class ShardMemberRunnable implements Runnable {
   }
 
   /** Lets one parent go: finish its sync, hand its children on, remove the labels. */
-  async #handOver(key: string): Promise<void> {
+  async #handOver(key: string, signal: AbortSignal): Promise<void> {
     const { runtime, client, logger, metrics } = this.#options;
     const { parents } = runtime.informers();
     const parent = parents.store.get(key);
@@ -187,7 +194,7 @@ export class ShardMemberRunnable implements Runnable {
     }
     this.#released.add(key);
     await runtime.drain(key);
-    if (next !== "") await this.#handChildren(parent, next);
+    if (next !== "") await this.#handChildren(parent, next, signal);
     const { namespace, name } = parent.metadata;
     try {
       // Only if it is still ours and still asked for: a changed request is retried with the
@@ -205,7 +212,7 @@ export class ShardMemberRunnable implements Runnable {
           { op: "remove", path: `/metadata/labels/${pointerSegment(this.#drain)}` },
           { op: "remove", path: `/metadata/labels/${pointerSegment(this.#shard)}` },
         ],
-        { ...(namespace ? { namespace } : {}), type: "json" },
+        { ...(namespace ? { namespace } : {}), type: "json", signal },
       );
     } catch (error) {
       if (isNotFound(error)) return;
@@ -216,7 +223,7 @@ export class ShardMemberRunnable implements Runnable {
   }
 
   /** Relabels the parent's children for the next member, so its caches hold them when it starts. */
-  async #handChildren(parent: KubeObject, next: string): Promise<void> {
+  async #handChildren(parent: KubeObject, next: string, signal: AbortSignal): Promise<void> {
     const { runtime, client } = this.#options;
     const uid = parent.metadata.uid!;
     const writes: Promise<unknown>[] = [];
@@ -234,7 +241,7 @@ export class ShardMemberRunnable implements Runnable {
               type,
               name!,
               { metadata: { labels: { [this.#shard]: next } } },
-              { ...(namespace ? { namespace } : {}), type: "merge" },
+              { ...(namespace ? { namespace } : {}), type: "merge", signal },
             )
             .catch((error: unknown) => {
               if (!isNotFound(error)) throw error;
