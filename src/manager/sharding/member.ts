@@ -113,6 +113,13 @@ export class ShardMemberRunnable implements Runnable {
         },
         onElected: resolve,
         onLost: (reason) => this.#loseMembership(reason),
+        onLeaderChange: (holder) => {
+          if (holder && holder !== this.member)
+            logger.warn(
+              { lease: `${namespace}/${this.#lease}`, holder },
+              "the shard member Lease is held by another process (two replicas with one member id?); waiting for it to run out",
+            );
+        },
       });
       this.#elector = elector;
       const aborted = () => {
