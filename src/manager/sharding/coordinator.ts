@@ -18,6 +18,7 @@
  */
 import { clientListWatch } from "../../cache/client-source.ts";
 import type { Informer } from "../../cache/informer.ts";
+import { internStrings } from "../../cache/intern.ts";
 import type { InformerObserver } from "../../cache/observer.ts";
 import { InformerFactory } from "../../cache/shared-informers.ts";
 import type { PartialObjectMetadata } from "../../cache/source.ts";
@@ -116,10 +117,31 @@ export class ShardCoordinator implements Runnable {
     signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
     const info = await client.discovery.resourceFor(operator.parent, signal);
     this.#parentNamespaced = info.namespaced;
+    // The metadata of every parent, so only what assignment reads: name, namespace, version and
+    // the two labels (not annotations, owners, finalizers), and no indexes.
+    const shard = this.#shard;
+    const drain = this.#drain;
     this.#factory = new InformerFactory({
       client: clientListWatch(client),
       logger,
       ...(observer ? { observer } : {}),
+      builtinIndexes: false,
+      transform: (object) => {
+        const { name, namespace, resourceVersion, labels } = object.metadata;
+        const kept: Record<string, string> = {};
+        if (labels?.[shard] !== undefined) kept[shard] = labels[shard];
+        if (labels?.[drain] !== undefined) kept[drain] = labels[drain];
+        return internStrings({
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          metadata: {
+            name,
+            ...(namespace ? { namespace } : {}),
+            ...(resourceVersion ? { resourceVersion } : {}),
+            labels: kept,
+          },
+        });
+      },
     });
     const parents = this.#factory.metadataInformer(
       operator.parent,
