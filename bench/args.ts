@@ -9,7 +9,10 @@ import {
 } from "./types.ts";
 
 export interface BenchOptions {
+  /** The scenarios that compare contenders. */
   scenarios: ScenarioName[];
+  /** Run the `shards` scenario (Operon alone: 1 replica, 3 sharded, a join; bench/shards.ts). */
+  shards: boolean;
   contenders: ContenderName[];
   /** Parent counts (every chosen scenario runs once per count). */
   parents: number[];
@@ -45,7 +48,8 @@ export const defaults = {
 
 export const usage = `Usage: node --conditions=operon-source bench/run.ts [options]
 
-  --scenario LIST      ${scenarioNames.join(", ")} (default: all)
+  --scenario LIST      ${scenarioNames.join(", ")}, shards (default: all but shards;
+                       shards runs Operon alone: 1 replica, then 3 sharded and a join)
   --contenders LIST    ${contenderNames.join(", ")}
                        (default: ${defaultContenders.join(", ")})
   --parents LIST       parents per run, e.g. 1000 or 1000,10000 (default ${defaults.parents.join(",")})
@@ -133,9 +137,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     defaults.churnFraction,
   );
   if (churnFraction > 1) throw new UsageError("--churn-fraction must be at most 1");
+  const chosen =
+    scenarioList.length > 0
+      ? names("scenario", scenarioList, [...scenarioNames, "shards"] as const)
+      : [...scenarioNames];
   return {
-    scenarios:
-      scenarioList.length > 0 ? names("scenario", scenarioList, scenarioNames) : [...scenarioNames],
+    scenarios: chosen.filter((name): name is ScenarioName => name !== "shards"),
+    shards: chosen.includes("shards"),
     contenders:
       contenderList.length > 0
         ? names("contender", contenderList, contenderNames)

@@ -248,6 +248,14 @@ describe("command line", () => {
     assert.deepEqual(options.contenders, ["operon", "floor"]);
   });
 
+  test("shards is asked for by name only: not part of the default set", () => {
+    assert.equal(parseBenchArgs([])!.shards, false);
+    const options = parseBenchArgs(["--scenario", "shards", "--parents", "10000"])!;
+    assert.equal(options.shards, true);
+    assert.deepEqual(options.scenarios, []);
+    assert.deepEqual(parseBenchArgs(["--scenario", "shards,memory"])!.scenarios, ["memory"]);
+  });
+
   test("unknown names and bad counts are usage errors; --help returns nothing", () => {
     assert.throws(() => parseBenchArgs(["--scenario", "warp"]), UsageError);
     assert.throws(() => parseBenchArgs(["--contenders", "kopf"]), UsageError);

@@ -23,6 +23,7 @@ import { credentialsOf, Harness, type PipelineResults } from "./harness.ts";
 import { BenchParent } from "./model.ts";
 import { buildOperon, ensureCargoBinary, ensureGoBinary, unpackSource } from "./peer-build.ts";
 import { renderReport } from "./report.ts";
+import { renderShards, runShards, type ShardsEnv, type ShardsResult } from "./shards.ts";
 import type { ContenderName, ContenderResult, ScenarioName, ScenarioResult } from "./types.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -184,7 +185,11 @@ async function main(): Promise<number> {
   }
   const scenarios = new Set<ScenarioName>(options.scenarios);
   const floorRuns = ["converge", "churn", "memory"].some((s) => scenarios.has(s as ScenarioName));
-  const contenders = options.contenders.filter((c) => c !== "floor" || floorRuns);
+  // `shards` runs Operon alone, on its own (bench/shards.ts); the others compare contenders.
+  const shards = options.shards;
+  const classic = options.scenarios;
+  const contenders =
+    classic.length > 0 ? options.contenders.filter((c) => c !== "floor" || floorRuns) : [];
 
   const started = Date.now();
   const logDir = join(repoRoot, "bench", "results", "logs");
@@ -205,9 +210,10 @@ async function main(): Promise<number> {
   const kubeRsBinary = contenders.some((c) => c.startsWith("kube-rs"))
     ? await ensureCargoBinary("kube-rs", join(repoRoot, "bench/peers/kube-rs"), progress)
     : undefined;
-  const operonBuild = contenders.some((c) => c.startsWith("operon"))
-    ? await buildOperon(repoRoot, progress)
-    : undefined;
+  const operonBuild =
+    shards || contenders.some((c) => c.startsWith("operon"))
+      ? await buildOperon(repoRoot, progress)
+      : undefined;
   const metacontrollerMode = contenders.some((c) => c.endsWith("metacontroller"));
   const hookBinary = metacontrollerMode
     ? await ensureGoBinary(
@@ -308,7 +314,7 @@ async function main(): Promise<number> {
       for (const name of contenders) {
         if (interrupted) break;
         progress(
-          `[${Math.round((Date.now() - started) / 1000)} s] ${name}, ${parents} parents: ${options.scenarios.join(", ")}`,
+          `[${Math.round((Date.now() - started) / 1000)} s] ${name}, ${parents} parents: ${classic.join(", ")}`,
         );
         let pipeline: PipelineResults;
         try {
@@ -318,23 +324,58 @@ async function main(): Promise<number> {
               : await harness.operator(name, parents, scenarios);
         } catch (error) {
           progress(`  ${name} failed: ${(error as Error).message}`);
-          const applicable = options.scenarios.filter(
+          const applicable = classic.filter(
             (s) => name !== "floor" || s === "converge" || s === "churn" || s === "memory",
           );
           pipeline = Object.fromEntries(applicable.map((s) => [s, failed(name, error)]));
         }
-        for (const scenario of options.scenarios) {
+        for (const scenario of classic) {
           const result = pipeline[scenario];
           if (result) results.add(scenario, parents, result);
         }
         await results.save();
       }
     }
+    const shardResults: ShardsResult[] = [];
+    const shardsPath = join(dirname(resolve(repoRoot, options.out)), "shards.json");
+    if (shards && operonBuild) {
+      const shardsEnv: ShardsEnv = {
+        plane,
+        client,
+        repoRoot,
+        logDir,
+        progress,
+        launch: {
+          repoRoot,
+          kubeconfig: plane.kubeconfigPath,
+          nodePath: process.execPath,
+          operonExtraFlags,
+          operonNodeFlags: options.operonNodeFlags,
+          operonBuild,
+        },
+      };
+      for (const parents of options.parents) {
+        if (interrupted) break;
+        progress(
+          `[${Math.round((Date.now() - started) / 1000)} s] shards, ${parents} parents: 1 replica, then 3 sharded and a join`,
+        );
+        shardResults.push(await runShards(shardsEnv, parents));
+        await mkdir(dirname(shardsPath), { recursive: true });
+        await writeFile(shardsPath, `${JSON.stringify(shardResults, null, 2)}\n`);
+      }
+    }
     // No wait for the last namespace's garbage collection: the control plane stops here.
+    const wrote =
+      classic.length > 0
+        ? `results in ${options.out}, charts in ${results.chartPaths.map((path) => relative(repoRoot, path)).join(", ")}`
+        : "";
+    const shardsWrote =
+      shardResults.length > 0 ? `shards results in ${relative(repoRoot, shardsPath)}` : "";
     progress(
-      `done in ${Math.round((Date.now() - started) / 1000)} s; results in ${options.out}, charts in ${results.chartPaths.map((path) => relative(repoRoot, path)).join(", ")}, logs in bench/results/logs/`,
+      `done in ${Math.round((Date.now() - started) / 1000)} s; ${[wrote, shardsWrote].filter(Boolean).join("; ")}; logs in bench/results/logs/`,
     );
-    process.stdout.write(`\n${renderReport(results.list)}`);
+    if (classic.length > 0) process.stdout.write(`\n${renderReport(results.list)}`);
+    if (shardResults.length > 0) process.stdout.write(`\n${renderShards(shardResults)}`);
     return 0;
   } finally {
     await stopAll();

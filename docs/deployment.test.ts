@@ -82,6 +82,10 @@ test("the RBAC table matches what rbacRules generates", () => {
       assert.deepEqual(granted(cluster, "events.k8s.io", "events"), verbs);
     } else if (row.label === "leader election") {
       assert.deepEqual(granted(leases, "coordination.k8s.io", "leases"), verbs);
+    } else if (row.label === "sharding") {
+      const sharded = rbacRules(greeter, { namespace: "greeter-system", sharding: true });
+      const memberLeases = sharded.namespaces["greeter-system"] ?? [];
+      assert.deepEqual(granted(memberLeases, "coordination.k8s.io", "leases"), verbs);
     } else {
       assert.fail(`a row the test does not know: ${row.label}`);
     }

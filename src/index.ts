@@ -101,6 +101,8 @@ export {
   type Manageable,
   Manager,
   type ManagerOptions,
+  type ShardingOptions,
+  ShardMembershipLostError,
   type TraceOptions,
 } from "./manager/manager.ts";
 export type { ManagerMetrics } from "./manager/metrics.ts";

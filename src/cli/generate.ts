@@ -70,7 +70,9 @@ export const generate: Command = {
     "  manager.yaml              the Deployment (operon run --leader-elect, probes on :8081,\n" +
     "                            metrics over HTTPS on :8443 behind the API server's\n" +
     "                            authorization, restricted security context) and a metrics\n" +
-    "                            Service; scrapers bind to the <name>-metrics-reader ClusterRole\n" +
+    "                            Service; scrapers bind to the <name>-metrics-reader ClusterRole;\n" +
+    "                            with sharding, 3 replicas that split the parents and a\n" +
+    "                            PodDisruptionBudget\n" +
     "  webhooks.yaml             when the module exports webhooks or conversions: their Service\n" +
     "                            and configurations, and the certificate's Secret (Operon fills,\n" +
     "                            injects and rotates it) or cert-manager's Issuer and Certificate\n" +
@@ -99,7 +101,13 @@ export const generate: Command = {
     },
     replicas: {
       type: "string",
-      description: "Replicas; one leads, the others stand by (default 2)",
+      description:
+        "Replicas; one leads, the others stand by (default 2); with sharding each takes a share (default 3)",
+    },
+    sharding: {
+      type: "boolean",
+      description:
+        "Split the parents among the replicas: operon run --sharding, member Leases in the RBAC, a PodDisruptionBudget (default: when an operator declares sharding: true)",
     },
     name: {
       type: "string",
@@ -163,6 +171,7 @@ export const generate: Command = {
       ...(namespace ? { namespace } : {}),
       ...(image ? { image } : {}),
       ...(replicas !== undefined ? { replicas } : {}),
+      ...(values.sharding === true ? { sharding: true } : {}),
       ...(baseImage ? { baseImage } : {}),
       ...(webhooks.length > 0 ? { webhooks } : {}),
       ...(conversions.length > 0 ? { conversions } : {}),

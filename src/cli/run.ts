@@ -237,8 +237,9 @@ export function managerOptionsFromFlags(
     ...(values.trace === true || text(values, "trace-bind-address") !== undefined
       ? { trace: { bindAddress: text(values, "trace-bind-address") ?? "127.0.0.1:8090" } }
       : {}),
+    // Sharding (`operon run --sharding`) elects its coordinator with these settings.
     leaderElection:
-      values["leader-elect"] === true
+      values["leader-elect"] === true || values.sharding === true
         ? {
             ...(namespace ? { namespace } : {}),
             ...(id ? { id } : {}),
@@ -291,7 +292,8 @@ export const run: Command = {
     "SIGTERM or Ctrl-C stops taking work, lets running syncs finish (up to the graceful\n" +
     "shutdown timeout), releases the leader lease and exits 0; a second signal exits at once.\n" +
     "With --leader-elect, a replica that loses its lease stops writing and exits 1, so its pod\n" +
-    "restarts as a standby.\n\n" +
+    "restarts as a standby. With --sharding, every replica reconciles a share of the parents\n" +
+    "(operators declared with sharding: true shard without the flag).\n\n" +
     "Webhooks and conversions are served over HTTPS on --webhook-bind-address. To try them\n" +
     "against a cluster with no image, Service or cert-manager, --install-webhooks registers them\n" +
     "(and points the conversions' CRDs at this process) with a development CA, and removes them\n" +
@@ -299,6 +301,12 @@ export const run: Command = {
     "which the local control plane reaches).",
   options: {
     ...managerFlags,
+    sharding: {
+      type: "boolean",
+      description:
+        "Split the parents among the replicas: each reconciles and caches its share; the leader assigns them (implies --leader-elect)",
+      default: false,
+    },
     "webhook-bind-address": {
       type: "string",
       description: "Where webhooks and conversions are served over HTTPS (when the module has any)",
@@ -345,7 +353,11 @@ export const run: Command = {
       webhooks.length + conversions.length > 0
         ? module.operators
         : await loadOperators(positionals[0], "run");
-    const manager = newManager({ ...managerOptions, webhookServer });
+    const manager = newManager({
+      ...managerOptions,
+      ...(values.sharding === true ? { sharding: true } : {}),
+      webhookServer,
+    });
     if (webhookServer.install && webhooks.length + conversions.length === 0) {
       logger.warn({}, "--install-webhooks: the module exports no webhooks or conversions");
     }

@@ -57,3 +57,50 @@ test("a failing handler is logged under the controller's name and the watched ty
   }
   assert.equal(logged[0]?.handler, "widgets/v1/ConfigMap");
 });
+
+test("drain lets a running key finish, then runs it no more until resumed", async () => {
+  const runs: string[] = [];
+  let release: () => void = () => {};
+  const controller = new Controller({
+    name: "widgets",
+    reconcile: async (key) => {
+      runs.push(`start ${key}`);
+      if (key === "ns/slow") await new Promise<void>((resolve) => (release = resolve));
+      runs.push(`end ${key}`);
+      return key === "ns/slow" ? { requeueAfterMs: 0 } : undefined;
+    },
+  });
+  stops.push(() => controller.shutdown(0));
+  await controller.start();
+  controller.enqueue("ns/slow");
+  while (!runs.includes("start ns/slow")) await new Promise((resolve) => setTimeout(resolve, 1));
+  // Queued again while running: without the drain it would run once more after this run.
+  controller.enqueue("ns/slow");
+  let drained = false;
+  const drain = controller.drain("ns/slow").then(() => {
+    drained = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(drained, false, "the drain waits for the run in progress");
+  release();
+  await drain;
+  assert.deepEqual(runs, ["start ns/slow", "end ns/slow"]);
+  assert.ok(controller.isDraining("ns/slow"));
+
+  // Events for a drained key are ignored; other keys run as usual.
+  controller.enqueue("ns/slow");
+  controller.enqueueAfter("ns/slow", 1);
+  controller.enqueue("ns/other");
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(runs, ["start ns/slow", "end ns/slow", "start ns/other", "end ns/other"]);
+  // Nothing runs: the drain resolves at once.
+  await controller.drain("ns/other");
+
+  controller.resume("ns/slow");
+  assert.ok(!controller.isDraining("ns/slow"));
+  release = () => {};
+  controller.enqueue("ns/slow");
+  while (runs.filter((line) => line === "start ns/slow").length < 2)
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  release();
+});

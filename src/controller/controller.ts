@@ -118,6 +118,10 @@ export class Controller {
   /** With `recordTriggers`: the events behind the pending reasons, per key. */
   readonly #triggers = new Map<string, TriggerEvent[]>();
   readonly #registrations: HandlerRegistration[] = [];
+  /** Keys let go of (another replica takes them over): never run until resumed. */
+  readonly #draining = new Set<string>();
+  /** The run in progress of each key, settled when it ends (however it ends). */
+  readonly #runs = new Map<string, Promise<void>>();
   #started = false;
 
   constructor(options: ControllerOptions) {
@@ -132,6 +136,12 @@ export class Controller {
       metrics: options.metrics,
       onError: options.onError,
       process: async (key, { signal, failures }) => {
+        if (this.#draining.has(key)) {
+          // Queued or delayed before the drain: dropped now.
+          this.#pending.delete(key);
+          this.#triggers.delete(key);
+          return undefined;
+        }
         const reasons =
           this.#pending.get(key) ?? new Set<TriggerReason>([failures > 0 ? "retry" : "requeue"]);
         this.#pending.delete(key);
@@ -142,29 +152,70 @@ export class Controller {
           ];
           this.#triggers.delete(key);
         }
-        const result = await options.reconcile(
+        const run = options.reconcile(
           key,
           triggers ? { reasons, failures, signal, triggers } : { reasons, failures, signal },
         );
-        if (result?.requeueAfterMs !== undefined) {
-          this.#note(key, "requeue");
-          return { requeueAfterMs: Math.max(0, result.requeueAfterMs) };
+        this.#runs.set(
+          key,
+          run.then(
+            () => {},
+            () => {},
+          ),
+        );
+        try {
+          const result = await run;
+          if (result?.requeueAfterMs !== undefined && !this.#draining.has(key)) {
+            this.#note(key, "requeue");
+            return { requeueAfterMs: Math.max(0, result.requeueAfterMs) };
+          }
+          return undefined;
+        } finally {
+          this.#runs.delete(key);
         }
-        return undefined;
       },
     });
   }
 
-  /** Queues `key` now. */
+  /** Queues `key` now (not while it is drained). */
   enqueue(key: string, reason: TriggerReason = "manual"): void {
+    if (this.#draining.has(key)) return;
     this.#note(key, reason);
     this.#queue.add(key);
   }
 
-  /** Queues `key` after `delayMs`. */
+  /** Queues `key` after `delayMs` (not while it is drained). */
   enqueueAfter(key: string, delayMs: number, reason: TriggerReason = "requeue"): void {
+    if (this.#draining.has(key)) return;
     this.#note(key, reason);
     this.#queue.addAfter(key, delayMs);
+  }
+
+  /**
+   * Lets go of `key`, for another process to take it over: it does not run again (queued, delayed
+   * and retried runs are dropped, new events ignored) until {@link resume}. Resolves once no run
+   * of it is in progress any more, at once when none is. A run in progress is not aborted: it
+   * finishes what it started.
+   *
+   * @example
+   * await controller.drain("default/web"); // now no reconcile of default/web runs here
+   */
+  drain(key: string): Promise<void> {
+    this.#draining.add(key);
+    this.#pending.delete(key);
+    this.#triggers.delete(key);
+    this.#queue.forget(key);
+    return this.#runs.get(key) ?? Promise.resolve();
+  }
+
+  /** Takes `key` back after {@link drain}; the next event (or {@link enqueue}) runs it again. */
+  resume(key: string): void {
+    this.#draining.delete(key);
+  }
+
+  /** Whether `key` is drained. */
+  isDraining(key: string): boolean {
+    return this.#draining.has(key);
   }
 
   #note(
@@ -209,6 +260,7 @@ export class Controller {
     event: NonNullable<TriggerEvent["event"]>,
     object: KubeObject,
   ): void {
+    if (this.#draining.has(key)) return;
     this.#note(key, reason, event, object);
     this.#queue.add(key);
   }

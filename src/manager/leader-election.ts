@@ -65,13 +65,21 @@ export class KubeLeaseLock implements LeaseLock {
   readonly #client: KubeClient;
   readonly #namespace: string;
   readonly #name: string;
+  readonly #labels: Readonly<Record<string, string>> | undefined;
   /** The metadata last read or written: an update keeps it (labels, owners), as client-go does. */
   #metadata: Lease["metadata"] | undefined;
 
-  constructor(client: KubeClient, namespace: string, name: string) {
+  /** `options.labels` are put on the Lease when it is created (e.g. to find a ring's members). */
+  constructor(
+    client: KubeClient,
+    namespace: string,
+    name: string,
+    options: { labels?: Readonly<Record<string, string>> } = {},
+  ) {
     this.#client = client;
     this.#namespace = namespace;
     this.#name = name;
+    this.#labels = options.labels;
     this.description = `${namespace}/${name}`;
   }
 
@@ -95,7 +103,14 @@ export class KubeLeaseLock implements LeaseLock {
     return this.#record(
       await this.#client.create(
         Lease,
-        { metadata: { name: this.#name, namespace: this.#namespace }, spec },
+        {
+          metadata: {
+            name: this.#name,
+            namespace: this.#namespace,
+            ...(this.#labels ? { labels: { ...this.#labels } } : {}),
+          },
+          spec,
+        },
         { signal },
       ),
     );

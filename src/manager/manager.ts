@@ -17,6 +17,7 @@ import type { EventRecorderOptions } from "../operator/events.ts";
 import type { OperatorLogger, SyncOutcome } from "../operator/reconciler.ts";
 import { OperatorRuntime } from "../operator/runtime.ts";
 import type { WorkQueueMetrics } from "../queue/index.ts";
+import { Lease } from "../resources/coordination.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
 import { CertificateDirectoryWatcher } from "../webhook/certificate-watcher.ts";
 import { createDevelopmentCertificates } from "../webhook/certificates.ts";
@@ -39,6 +40,11 @@ import { OpenTelemetryExporter } from "./otel.ts";
 import { isRunnable, type Runnable, type RunnableContext, RunnableGroup } from "./runnable.ts";
 import { type HttpServerPlan, HttpServerRunnable, OperatorRunnable } from "./runnables.ts";
 import { metricsHandler, parseBindAddress, probeHandler, type ServeOptions } from "./servers.ts";
+import { ShardCoordinator } from "./sharding/coordinator.ts";
+import { defaultMemberId, ringLabel, shardLabel, validateMemberId } from "./sharding/labels.ts";
+import { ShardMemberRunnable } from "./sharding/member.ts";
+import { ShardMembers } from "./sharding/members.ts";
+import { ShardMetrics } from "./sharding/metrics.ts";
 import { traceRoutes } from "./trace-server.ts";
 import { type TraceLimits, TraceStore, traceRecordOf } from "./trace-store.ts";
 import {
@@ -63,6 +69,23 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
   /** Clear the Lease on a graceful shutdown so a standby takes over at once. Default true. */
   releaseOnCancel?: boolean;
+}
+
+/**
+ * Sharding settings; see {@link ManagerOptions.sharding}.
+ *
+ * @example
+ * new Manager({ sharding: { memberId: process.env.POD_NAME } });
+ */
+export interface ShardingOptions {
+  /**
+   * This replica's name in the rings: a label value (at most 63 lowercase letters, digits and
+   * '-'), unique among the replicas. Default `<hostname>-<6 random hex digits>`, new for each
+   * process, so a restarted container joins as a new member.
+   */
+  memberId?: string;
+  /** Points per member on the consistent-hash ring. Default 1,000. */
+  virtualNodes?: number;
 }
 
 /**
@@ -135,6 +158,15 @@ export interface ManagerOptions {
   webhookServer?: WebhookServerSettings;
   /** Run only while holding a Lease: `true` for the defaults, or settings. Default off. */
   leaderElection?: boolean | LeaderElectionOptions;
+  /**
+   * Split the parents of every operator among the replicas: each replica joins a ring with its
+   * own Lease, reconciles only the parents assigned to it and caches only those and their
+   * children, while the elected leader assigns them (so leader election is on, with its
+   * settings and Lease timings, which the member Leases share). `true` for the defaults, or
+   * settings. Default: only operators declared with `sharding: true`; `false` turns it off for
+   * those too. See docs/scaling.md.
+   */
+  sharding?: boolean | ShardingOptions;
   /** Add Node's process metrics to the registry. Default: when metrics are served. */
   processMetrics?: boolean;
   /**
@@ -174,7 +206,22 @@ export interface ManagerOptions {
  * });
  */
 export class LeaderElectionLostError extends Error {
-  override readonly name = "LeaderElectionLostError";
+  override readonly name: string = "LeaderElectionLostError";
+}
+
+/**
+ * A sharded operator's member Lease was lost: the coordinator may already have given this
+ * replica's parents to others. Like {@link LeaderElectionLostError} (which it extends, so
+ * handlers of that one cover it), the process should exit non-zero.
+ *
+ * @example
+ * await manager.run().catch((error) => {
+ *   if (error instanceof LeaderElectionLostError) process.exit(1); // ShardMembershipLostError too
+ *   throw error;
+ * });
+ */
+export class ShardMembershipLostError extends LeaderElectionLostError {
+  override readonly name = "ShardMembershipLostError";
 }
 
 const defaultStuckSyncMs = 10 * 60_000;
@@ -236,6 +283,8 @@ export class Manager {
   readonly #webhookGroup: RunnableGroup;
   /** Runnables that need no leadership, started once the caches are synced. */
   readonly #others: RunnableGroup;
+  /** Sharded operators, on every replica: started after the others, stopped after the leader's. */
+  readonly #members: RunnableGroup;
   /** Operators and other runnables that run only on the leader. */
   readonly #leader: RunnableGroup;
   #metricsServer: HttpServerRunnable | undefined;
@@ -249,6 +298,9 @@ export class Manager {
   #informers: InformerFactory | undefined;
   #elector: LeaderElector | undefined;
   #lease: { namespace: string; name: string } | undefined;
+  #shardMetrics: ShardMetrics | undefined;
+  readonly #shardMembers: ShardMemberRunnable[] = [];
+  readonly #memberId: string | undefined;
   #abort = new AbortController();
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   #starting: Promise<void> | undefined;
@@ -261,6 +313,7 @@ export class Manager {
     this.#servers = new RunnableGroup("servers", this.logger);
     this.#webhookGroup = new RunnableGroup("webhooks", this.logger);
     this.#others = new RunnableGroup("others", this.logger);
+    this.#members = new RunnableGroup("shard members", this.logger);
     this.#leader = new RunnableGroup("leader", this.logger);
     // Fail on bad settings here, not minutes later in a pod.
     const metricsAt = parseBindAddress(options.metricsBindAddress ?? "0");
@@ -282,6 +335,21 @@ export class Manager {
         "secure metrics and the health probes cannot share an address: the kubelet probes without a token",
       );
     }
+    const sharding = options.sharding;
+    if (typeof sharding === "object" && sharding.memberId !== undefined)
+      validateMemberId(sharding.memberId);
+    if (
+      typeof sharding === "object" &&
+      sharding.virtualNodes !== undefined &&
+      !(Number.isInteger(sharding.virtualNodes) && sharding.virtualNodes > 0)
+    )
+      throw new RangeError(
+        `sharding.virtualNodes must be a positive integer, got ${sharding.virtualNodes}`,
+      );
+    this.#memberId =
+      sharding === false
+        ? undefined
+        : ((typeof sharding === "object" ? sharding.memberId : undefined) ?? defaultMemberId());
     const election = this.#electionOptions();
     if (election) {
       validateElectionTimings({
@@ -294,8 +362,27 @@ export class Manager {
 
   #electionOptions(): LeaderElectionOptions | undefined {
     const { leaderElection } = this.#options;
-    if (!leaderElection) return undefined;
+    // Sharding needs a coordinator, elected as the leader.
+    if (!leaderElection) return this.#shardingWanted() ? {} : undefined;
     return leaderElection === true ? {} : leaderElection;
+  }
+
+  /** Whether this operator's parents are split among the replicas. */
+  #sharded(operator: Operator): boolean {
+    const { sharding } = this.#options;
+    if (sharding === false) return false;
+    return sharding !== undefined || operator.sharding === true;
+  }
+
+  #shardingWanted(): boolean {
+    const { sharding } = this.#options;
+    if (sharding === false) return false;
+    return sharding !== undefined || this.#operators.some((operator) => operator.sharding === true);
+  }
+
+  /** Where the leader and member Leases live. */
+  #leaseNamespace(): string {
+    return this.#electionOptions()?.namespace ?? inClusterNamespace() ?? "default";
   }
 
   /**
@@ -439,6 +526,7 @@ export class Manager {
       ...this.#servers.runnables,
       ...this.#webhookGroup.runnables,
       ...this.#others.runnables,
+      ...this.#members.runnables,
       ...this.#leader.runnables,
     ];
   }
@@ -496,12 +584,17 @@ export class Manager {
         });
       }
       for (const operator of this.#operators) {
-        const runtime = this.#runtimeFor(operator);
+        const sharded = this.#sharded(operator);
+        const runtime = this.#runtimeFor(operator, sharded ? this.#memberId : undefined);
         await runtime.setup();
         this.#runtimes.push(runtime);
-        this.#leader.add(
-          new OperatorRunnable(runtime, this.#monitors.get(operator.name)!, this.logger),
+        const runnable = new OperatorRunnable(
+          runtime,
+          this.#monitors.get(operator.name)!,
+          this.logger,
         );
+        if (sharded && leaseClient) this.#addSharded(operator, runtime, runnable, leaseClient);
+        else this.#leader.add(runnable);
       }
       this.#addWebhookServer();
       for (const runnable of this.#added) {
@@ -519,6 +612,7 @@ export class Manager {
       if ((this.#state as string) !== "starting") throw new Error("the manager was stopped");
       this.#state = "running";
       await this.#others.start(signal);
+      await this.#members.start(signal);
       const fields = {
         operators: this.#operators.map((o) => o.name),
         cacheSyncMs: Math.round(performance.now() - started),
@@ -579,7 +673,73 @@ export class Manager {
     return made;
   }
 
-  #runtimeFor(operator: Operator): OperatorRuntime {
+  /**
+   * A sharded operator: on every replica a member (its Lease, its share of the parents, the
+   * handover of parents it is asked to let go), on the leader the coordinator of its ring.
+   */
+  #addSharded(
+    operator: Operator,
+    runtime: OperatorRuntime,
+    runnable: OperatorRunnable,
+    leaseClient: KubeClient,
+  ): void {
+    this.#shardMetrics ??= new ShardMetrics(this.#metrics.registry);
+    const metrics = this.#shardMetrics;
+    const election = this.#electionOptions() ?? {};
+    const timings = {
+      leaseDurationMs: election.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      renewDeadlineMs: election.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS,
+      retryPeriodMs: election.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS,
+    };
+    const namespace = this.#leaseNamespace();
+    const sharding = this.#options.sharding;
+    const virtualNodes = typeof sharding === "object" ? sharding.virtualNodes : undefined;
+    // Every replica follows the member Leases from its start, so whichever becomes the
+    // coordinator already knows how long each has gone without renewal.
+    const members = new ShardMembers({
+      leases: this.#informers!.informer(Lease, {
+        namespace,
+        labelSelector: `${ringLabel}=${operator.name}`,
+      }),
+      leaseDurationMs: timings.leaseDurationMs,
+    });
+    members.attach();
+    metrics.observeRing(operator.name, () => members.live().length);
+    const member = new ShardMemberRunnable({
+      runtime,
+      operator: runnable,
+      client: this.#client!,
+      leaseClient,
+      namespace,
+      member: this.#memberId!,
+      timings,
+      logger: this.logger,
+      metrics,
+      onLost: (reason) => this.#lose(reason, true),
+    });
+    this.#shardMembers.push(member);
+    this.#members.add(member);
+    this.#leader.add(
+      new ShardCoordinator({
+        operator,
+        client: this.#client!,
+        members,
+        leaseNamespace: namespace,
+        leaseDurationMs: timings.leaseDurationMs,
+        ...(virtualNodes ? { virtualNodes } : {}),
+        logger: this.logger,
+        metrics,
+        observer: this.#metrics.informers,
+      }),
+    );
+  }
+
+  /** This replica's name in the shard rings (with sharding). */
+  get shardMember(): string | undefined {
+    return this.#shardMembers.length > 0 ? this.#memberId : undefined;
+  }
+
+  #runtimeFor(operator: Operator, shardMember?: string): OperatorRuntime {
     const name = operator.name;
     const logger = this.logger.child?.({ operator: name }) ?? this.logger;
     const { monitor, queueMetrics } = this.#queueMetricsFor(name, operator.concurrency ?? 8);
@@ -590,6 +750,7 @@ export class Manager {
       queueMetrics,
       ...(this.#options.events ? { events: this.#options.events } : {}),
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      ...(shardMember ? { partition: { labels: { [shardLabel(name)]: shardMember } } } : {}),
       instrument: (reconcile) => this.#instrument(name, monitor, reconcile),
       ...(this.#trace || this.#otel ? { trace: true } : {}),
       onOutcome: (key, outcome) => {
@@ -758,6 +919,14 @@ export class Manager {
       this.#readiness.add("leader-election", check);
       this.#liveness.add("leader-election", check);
     }
+    if (this.#shardMembers.length > 0) {
+      const members = this.#shardMembers;
+      this.#readiness.add("shard-membership", () => {
+        const out = members.filter((member) => !member.holding);
+        if (out.length > 0)
+          throw new Error(`no shard ring membership: ${out.map((m) => m.name).join(", ")}`);
+      });
+    }
     const webhooks = this.#webhookServer;
     if (webhooks) {
       this.#readiness.add("webhook", () => {
@@ -892,7 +1061,7 @@ export class Manager {
   }
 
   #startElection(election: LeaderElectionOptions, client: KubeClient): void {
-    const namespace = election.namespace ?? inClusterNamespace() ?? "default";
+    const namespace = this.#leaseNamespace();
     const first = this.#operators[0]?.name;
     if (!election.id && !first) {
       throw new Error("leader election needs leaderElection.id when no operator is added");
@@ -947,12 +1116,19 @@ export class Manager {
    * for anything: the queues stop, running syncs see their signal aborted (their requests fail),
    * and `run()` rejects so the process can exit.
    */
-  #lose(reason: string): void {
+  #lose(reason: string, membership = false): void {
     if (this.#lost !== undefined) return;
     this.#lost = reason;
-    this.#leader.abort(`leader election lost: ${reason}`);
-    this.logger.error({ reason }, "leader election lost; stopped writing");
-    this.#done.reject(new LeaderElectionLostError(`leader election lost: ${reason}`));
+    const what = membership ? "shard membership lost" : "leader election lost";
+    this.#leader.abort(`${what}: ${reason}`);
+    // Sharded operators stop too: a replica unsure of its standing writes nothing more.
+    this.#members.abort(`${what}: ${reason}`);
+    this.logger.error({ reason }, `${what}; stopped writing`);
+    this.#done.reject(
+      membership
+        ? new ShardMembershipLostError(`${what}: ${reason}`)
+        : new LeaderElectionLostError(`${what}: ${reason}`),
+    );
   }
 
   /**
@@ -985,6 +1161,9 @@ export class Manager {
     const graceMs = this.#options.gracefulShutdownMs ?? 30_000;
     await this.#leader.stop(graceMs);
     await this.#elector?.stop();
+    // Sharded operators drain their syncs, then end their member Leases so the coordinator
+    // reassigns their parents at once.
+    await this.#members.stop(graceMs);
     await this.#others.stop(graceMs);
     await this.#webhookGroup.stop(graceMs);
     await this.#teardown();
@@ -998,6 +1177,7 @@ export class Manager {
     if (this.#lease) this.#metrics.leaderStatus.set({ name: this.#lease.name }, 0);
     await this.#elector?.stop().catch(() => {});
     await this.#leader.stop(0);
+    await this.#members.stop(0);
     await this.#others.stop(0);
     await this.#webhookGroup.stop(0);
     await this.#informers?.stop().catch(() => {});

@@ -464,3 +464,36 @@ test("cert-manager: an Issuer and a Certificate, the Secret mounted, CA injectio
     /certificates must be "operon" or "cert-manager"/,
   );
 });
+
+test("sharding: three replicas with --sharding, a PodDisruptionBudget, and the member Leases granted", () => {
+  const sharded = { ...myapp, sharding: true };
+  for (const manifests of [
+    deploymentManifests(sharded, { namespace: "apps" }),
+    deploymentManifests(myapp, { namespace: "apps", sharding: true }),
+  ]) {
+    assert.equal(manifests.deployment.spec?.replicas, 3);
+    assert.deepEqual(container(manifests).args?.slice(0, 2), ["--leader-elect", "--sharding"]);
+    const budget = manifests.podDisruptionBudget;
+    assert.ok(budget, "a PodDisruptionBudget");
+    assert.equal(budget.metadata.namespace, "apps");
+    assert.equal(budget.spec?.maxUnavailable, 1);
+    assert.deepEqual(
+      budget.spec?.selector?.matchLabels,
+      manifests.deployment.spec?.selector.matchLabels,
+    );
+    assert.ok(manifests.objects.includes(budget));
+    const leases = manifests.rbac.roles
+      .find((role) => role.metadata.namespace === "apps")
+      ?.rules?.find((rule) => rule.resources?.includes("leases"));
+    assert.deepEqual(leases?.verbs, ["create", "delete", "get", "list", "update", "watch"]);
+  }
+  const files = deploymentFiles(myapp, { sharding: true, replicas: 5 });
+  const manager = parseAllDocuments(files.find((file) => file.path === "manager.yaml")!.content);
+  const kinds = manager.map((doc) => (doc.toJS() as { kind: string }).kind);
+  assert.deepEqual(kinds, ["Service", "Deployment", "PodDisruptionBudget"]);
+  assert.equal((manager[1]!.toJS() as { spec: { replicas: number } }).spec.replicas, 5);
+  // Without sharding: no budget, the Lease verbs of leader election only.
+  const plain = deploymentManifests(myapp, { namespace: "apps" });
+  assert.equal(plain.podDisruptionBudget, undefined);
+  assert.ok(!container(plain).args?.includes("--sharding"));
+});

@@ -13,6 +13,7 @@ import type { Deployment } from "../resources/apps.ts";
 import type { ContainerPort, Namespace, ResourceRequirements, Service } from "../resources/core.ts";
 import { type CustomResourceType, isCustomResourceType } from "../resources/define.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
+import type { PodDisruptionBudget } from "../resources/policy.ts";
 import type { ConversionDefinition } from "../webhook/conversion.ts";
 import type { Webhook } from "../webhook/webhook.ts";
 import { customResourceDefinition } from "./crd.ts";
@@ -56,10 +57,19 @@ export interface DeploymentOptions {
   createNamespace?: boolean;
   /** The operator's container image. Default `<name>:latest`. */
   image?: string;
-  /** Replicas; with leader election one works at a time, the others stand by. Default 2. */
+  /**
+   * Replicas; with leader election one works at a time, the others stand by; with sharding each
+   * reconciles a share of the parents. Default 2, or 3 with sharding.
+   */
   replicas?: number;
   /** Run with `--leader-elect` and grant the Lease. Default true. */
   leaderElection?: boolean;
+  /**
+   * Split the parents among the replicas (`operon run --sharding`): grants the member Leases, and
+   * adds a PodDisruptionBudget so a node drain takes one replica at a time. Default: when an
+   * operator is declared with `sharding: true`.
+   */
+  sharding?: boolean;
   /**
    * The module `operon run` loads, relative to the project root (the image's working directory).
    * Default `src/operator.ts`.
@@ -106,6 +116,8 @@ export interface OperatorDeployment {
   /** The webhooks' Service, configurations, certificates and roles (when there are any). */
   webhooks?: WebhookManifests;
   deployment: Deployment;
+  /** With sharding: at most one replica taken away at a time by voluntary disruptions. */
+  podDisruptionBudget?: PodDisruptionBudget;
   /** Every object, in the order to apply them: Namespace, CRDs, RBAC, Service, Deployment. */
   objects: KubeObject[];
 }
@@ -170,7 +182,8 @@ function settle(operators: Operator | readonly Operator[], options: DeploymentOp
       );
     }
   }
-  const replicas = options.replicas ?? 2;
+  const sharding = options.sharding ?? list.some((operator) => operator.sharding === true);
+  const replicas = options.replicas ?? (sharding ? 3 : 2);
   if (!Number.isInteger(replicas) || replicas < 0) {
     throw new Error(`replicas must be a whole number of at least 0, got ${replicas}`);
   }
@@ -182,6 +195,7 @@ function settle(operators: Operator | readonly Operator[], options: DeploymentOp
     image: options.image ?? `${name}:latest`,
     module: options.module ?? "src/operator.ts",
     leaderElection: options.leaderElection ?? true,
+    sharding,
     metricsSecure: options.metricsSecure ?? true,
     labels: { ...options.labels, "app.kubernetes.io/name": name },
   };
@@ -194,7 +208,8 @@ function settle(operators: Operator | readonly Operator[], options: DeploymentOp
  * - the CustomResourceDefinitions of the custom kinds the operators use;
  * - the ServiceAccount, roles and bindings of {@link rbacManifests};
  * - a Deployment: `replicas` pods (default 2) with `--leader-elect`, so one reconciles while the
- *   others stand by; liveness on `/healthz` and readiness on `/readyz` (port 8081); metrics on
+ *   others stand by (with sharding, default 3 with `--sharding`: each reconciles a share, and a
+ *   PodDisruptionBudget lets voluntary disruptions take one at a time); liveness on `/healthz` and readiness on `/readyz` (port 8081); metrics on
  *   port 8080; resource requests and limits; a restricted security context (non-root, read-only
  *   root filesystem, no privilege escalation, all capabilities dropped, the runtime's default
  *   seccomp profile) with a writable `/tmp`;
@@ -235,6 +250,7 @@ export function deploymentManifests(
     namespace,
     name,
     leaderElection: settled.leaderElection,
+    sharding: settled.sharding,
     labels: options.labels ?? {},
     ...(options.extraRules ? { extraRules: options.extraRules } : {}),
   });
@@ -271,7 +287,8 @@ export function deploymentManifests(
   const metricsPortName = settled.metricsSecure ? "https" : "metrics";
 
   const args = [
-    ...(settled.leaderElection ? ["--leader-elect"] : []),
+    ...(settled.leaderElection || settled.sharding ? ["--leader-elect"] : []),
+    ...(settled.sharding ? ["--sharding"] : []),
     `--metrics-bind-address=:${metricsPort}`,
     ...(settled.metricsSecure ? ["--metrics-secure"] : []),
     `--health-probe-bind-address=:${defaultHealthProbePort}`,
@@ -357,6 +374,16 @@ export function deploymentManifests(
       ],
     },
   };
+  // Sharding spreads the parents over every replica: a drain of several nodes at once would
+  // leave more of them waiting for a member at the same time.
+  const podDisruptionBudget: PodDisruptionBudget | undefined = settled.sharding
+    ? {
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: { name, namespace, labels: { ...podLabels } },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { ...selector } } },
+      }
+    : undefined;
   return {
     ...(namespaceObject ? { namespace: namespaceObject } : {}),
     customResourceDefinitions,
@@ -365,6 +392,7 @@ export function deploymentManifests(
     ...(secureMetrics ? { metricsRbac: secureMetrics } : {}),
     ...(webhooks ? { webhooks } : {}),
     deployment,
+    ...(podDisruptionBudget ? { podDisruptionBudget } : {}),
     objects: [
       ...(namespaceObject ? [namespaceObject] : []),
       ...customResourceDefinitions,
@@ -373,6 +401,7 @@ export function deploymentManifests(
       ...(webhooks?.rbac ?? []),
       metricsService,
       deployment,
+      ...(podDisruptionBudget ? [podDisruptionBudget] : []),
       ...(webhooks?.objects ?? []),
     ] as KubeObject[],
   };
@@ -502,7 +531,13 @@ export function deploymentFiles(
   });
   files.push({
     path: "manager.yaml",
-    content: header(module) + toYaml([manifests.metricsService, manifests.deployment]),
+    content:
+      header(module) +
+      toYaml([
+        manifests.metricsService,
+        manifests.deployment,
+        ...(manifests.podDisruptionBudget ? [manifests.podDisruptionBudget] : []),
+      ]),
   });
   if (manifests.webhooks) {
     files.push({

@@ -41,6 +41,13 @@ export interface RbacOptions {
   /** Grant what leader election needs on Leases in `namespace`. Default true. */
   leaderElection?: boolean;
   /**
+   * Grant what sharding needs: leader election's Lease verbs plus `list`, `watch` and `delete`
+   * on Leases in `namespace` (every replica follows the member Leases; the coordinator deletes
+   * departed members'). The shard labels on parents and children are written with `patch`, which
+   * they have already. Default: when an operator is declared with `sharding: true`.
+   */
+  sharding?: boolean;
+  /**
    * Extra rules for calls your own code makes (e.g. a `sync` that reads Secrets through its own
    * client). Merged with the generated rules: cluster-wide, or in the operator's namespace when it
    * is restricted to one (`defineOperator({ namespace })`). Rules with `resourceNames` or
@@ -119,6 +126,8 @@ const finalizersVerbs = ["update"];
 const eventVerbs = ["create", "patch"];
 /** client-go's Lease algorithm: read, create the first time, then update with resourceVersion. */
 const leaseVerbs = ["create", "get", "update"];
+/** Sharding: member Leases are watched by every replica and deleted when their member leaves. */
+const shardLeaseVerbs = [...leaseVerbs, "delete", "list", "watch"];
 
 type GrantTable = Map<string, Map<string, Set<string>>>;
 
@@ -257,7 +266,8 @@ function asList(operators: Operator | readonly Operator[]): readonly Operator[] 
  * - each related type: `get`, `list`, `watch` (in its declared namespace, if any);
  * - `events.k8s.io` events: `create`, `patch` where the parents are (`default` for
  *   cluster-scoped parents);
- * - `coordination.k8s.io` leases: `get`, `create`, `update` in `namespace` (leader election).
+ * - `coordination.k8s.io` leases: `get`, `create`, `update` in `namespace` (leader election),
+ *   and `list`, `watch`, `delete` with sharding (member Leases).
  *
  * Namespaced types of an operator restricted to a namespace are granted in that namespace only;
  * everything else cluster-wide. Verbs granted cluster-wide are not repeated in a namespace.
@@ -279,8 +289,15 @@ export function rbacRules(
   const list = asList(operators);
   const table: GrantTable = new Map();
   for (const operator of list) grantOperator(table, operator);
-  if (options.leaderElection ?? true) {
-    grant(table, options.namespace, groupOf(Lease.apiVersion), Lease.plural!, leaseVerbs);
+  const sharding = options.sharding ?? list.some((operator) => operator.sharding === true);
+  if (sharding || (options.leaderElection ?? true)) {
+    grant(
+      table,
+      options.namespace,
+      groupOf(Lease.apiVersion),
+      Lease.plural!,
+      sharding ? shardLeaseVerbs : leaseVerbs,
+    );
   }
   const first = list[0]!.namespace;
   const extraScope =

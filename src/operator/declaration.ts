@@ -294,6 +294,13 @@ export interface OperatorDeclaration<
   /** Parents synced at the same time. Default 8. */
   concurrency?: number;
   /**
+   * Split the parents among the replicas that run this operator: each reconciles and caches only
+   * its share, so adding replicas adds capacity. The manager runs it (see `ManagerOptions.sharding`,
+   * `operon run --sharding`), and `operon generate` writes a Deployment that scales. Default
+   * false: one replica reconciles everything while the others stand by.
+   */
+  sharding?: boolean;
+  /**
    * RBAC rules for calls `sync` or `finalize` make themselves through `request.client` (Operon
    * derives the rest from the declaration). Added to the generated RBAC (`operon generate`,
    * `rbacRules`), in the operator's namespace when it has one.

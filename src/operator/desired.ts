@@ -55,6 +55,12 @@ export interface PrepareOptions {
   parentNamespaced: boolean;
   /** Declared child types by `apiVersion/kind`. */
   childTypes: ReadonlyMap<string, ChildTypeInfo>;
+  /**
+   * Labels Operon puts on every child without counting them in the desired-state hash: labels
+   * whose value moves while the child stays the same (the shard a parent is assigned to). When
+   * one changes, the child is written once to carry it, not recorded as a new desired state.
+   */
+  extraLabels?: Readonly<Record<string, string>>;
 }
 
 function describe(child: Partial<DesiredChild> | undefined, index: number): string {
@@ -149,6 +155,7 @@ export function prepareChildren(
     };
     const hash = stableHash(body);
     body.metadata.annotations = { ...(metadata.annotations ?? {}), [desiredHashAnnotation]: hash };
+    if (options.extraLabels) body.metadata.labels = { ...labels, ...options.extraLabels };
     prepared.push({
       group: info.group,
       type: info.type,

@@ -104,6 +104,8 @@ export interface ReconcilerOptions {
   clock?: () => Date;
   /** Called after every attempt with its record (tests, logs and metrics read it). */
   onOutcome?: (key: string, outcome: SyncOutcome) => void;
+  /** Labels put on every child outside its desired-state hash (see `PrepareOptions.extraLabels`). */
+  childLabels?: Readonly<Record<string, string>>;
 }
 
 /** What one reconcile of a parent did: its {@link ReconcileAttempt} record. */
@@ -534,6 +536,7 @@ export class ParentReconciler {
       parent,
       parentNamespaced: this.#options.parentNamespaced,
       childTypes,
+      ...(this.#options.childLabels ? { extraLabels: this.#options.childLabels } : {}),
     });
     const outcome = await this.#timed(draft, () =>
       reconcileChildren(parent, desired, this.#live(snapshot), this.#groups, {

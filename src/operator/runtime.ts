@@ -42,6 +42,18 @@ export interface OperatorRuntimeOptions {
    * make every write a dry run). Default false.
    */
   planOnly?: boolean;
+  /**
+   * Run on a part of the parents only: those carrying all these labels (a label selector on the
+   * server, so nothing else is sent or cached). Children are written with the same labels and
+   * cached by them too. The manager's sharding sets it to this replica's shard.
+   */
+  partition?: { labels: Readonly<Record<string, string>> };
+}
+
+/** A child type's informer, as {@link OperatorRuntime.informers} lists them. */
+export interface ChildInformer {
+  type: ResourceType;
+  informer: Informer<KubeObject>;
 }
 
 const defaultResyncMs = 10 * 60_000;
@@ -85,9 +97,10 @@ export class OperatorRuntime {
   readonly concurrency: number;
   readonly #options: OperatorRuntimeOptions;
   #controller: Controller | undefined;
+  #parents: Informer<KubeObject> | undefined;
+  readonly #children = new Map<string, ChildInformer>();
   readonly #forgetters: HandlerRegistration[] = [];
   #reconciler: ParentReconciler | undefined;
-  #parents: Informer<KubeObject> | undefined;
 
   constructor(operator: Operator, options: OperatorRuntimeOptions) {
     this.operator = operator;
@@ -113,8 +126,18 @@ export class OperatorRuntime {
     const parentNamespaced = await this.#namespaced(operator.parent);
     const scope = (namespaced: boolean) =>
       namespaced && operator.namespace ? { namespace: operator.namespace } : {};
+    const partition = Object.entries(this.#options.partition?.labels ?? {})
+      .map(([key, value]) => `${key}=${value}`)
+      .join(",");
+    const withPartition = (selector: string | undefined) =>
+      [selector, partition].filter(Boolean).join(",") || undefined;
 
-    const parents = informers.informer(operator.parent, scope(parentNamespaced));
+    const parentSelector = withPartition(undefined);
+    const parents = informers.informer(operator.parent, {
+      ...scope(parentNamespaced),
+      ...(parentSelector ? { labelSelector: parentSelector } : {}),
+    });
+    this.#parents = parents;
     const childTypes = new Map<string, ChildTypeInfo>();
     const childInformers = new Map<string, Informer<KubeObject>>();
     for (const [group, declaration] of operator.childTypes) {
@@ -129,13 +152,12 @@ export class OperatorRuntime {
       });
       // Only objects carrying this operator's label are cached: a cluster's worth of ConfigMaps
       // would cost memory for nothing. Lookups of other names go to the server.
-      childInformers.set(
-        group,
-        informers.informer(declaration.type, {
-          ...scope(namespaced),
-          labelSelector: `${managedByLabel}=${operator.name}`,
-        }),
-      );
+      const informer = informers.informer(declaration.type, {
+        ...scope(namespaced),
+        labelSelector: withPartition(`${managedByLabel}=${operator.name}`)!,
+      });
+      childInformers.set(group, informer);
+      this.#children.set(group, { type: declaration.type, informer });
     }
 
     const relatedInformers = new Map<
@@ -151,7 +173,6 @@ export class OperatorRuntime {
       relatedInformers.set(name, { declaration, informer, namespaced });
     }
 
-    this.#parents = parents;
     const { trace, planOnly } = this.#options;
     const reconciler = new ParentReconciler({
       operator,
@@ -164,6 +185,7 @@ export class OperatorRuntime {
       logger,
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       ...(this.#options.onOutcome ? { onOutcome: this.#options.onOutcome } : {}),
+      ...(this.#options.partition ? { childLabels: this.#options.partition.labels } : {}),
       sources: {
         parents: parents.store,
         children: new Map([...childInformers].map(([group, informer]) => [group, informer.store])),
@@ -308,6 +330,29 @@ export class OperatorRuntime {
   /** Queues a parent key by hand. */
   enqueue(key: string): void {
     this.#controller?.enqueue(key, "manual");
+  }
+
+  /**
+   * The informers of the parent and child types (after `setup`), shared with whoever else asks
+   * the factory for the same selection.
+   */
+  informers(): { parents: Informer<KubeObject>; children: ReadonlyMap<string, ChildInformer> } {
+    if (!this.#parents)
+      throw new Error(`operator ${this.operator.name}: call setup() before informers()`);
+    return { parents: this.#parents, children: this.#children };
+  }
+
+  /**
+   * Lets go of a parent: no sync of it starts from now on, until {@link resume}. Resolves once
+   * the sync in progress, if any, has finished.
+   */
+  drain(key: string): Promise<void> {
+    return this.#controller?.drain(key) ?? Promise.resolve();
+  }
+
+  /** Takes a parent back after {@link drain}. */
+  resume(key: string): void {
+    this.#controller?.resume(key);
   }
 
   /** Stops taking work and waits for running syncs; true when they all finished in time. */

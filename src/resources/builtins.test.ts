@@ -23,6 +23,7 @@ const builtinKinds: [string, string, string, boolean][] = [
   ["CronJob", "batch/v1", "cronjobs", true],
   ["Ingress", "networking.k8s.io/v1", "ingresses", true],
   ["NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", true],
+  ["PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", true],
   ["Role", "rbac.authorization.k8s.io/v1", "roles", true],
   ["RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", true],
   ["ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", false],

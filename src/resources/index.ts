@@ -32,5 +32,6 @@ export * from "./events.ts";
 export * from "./meta.ts";
 export * from "./networking.ts";
 export * from "./object.ts";
+export * from "./policy.ts";
 export * from "./rbac.ts";
 export * from "./schema.ts";
