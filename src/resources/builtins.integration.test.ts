@@ -232,7 +232,7 @@ describe("built-in kinds match the API server", () => {
   }
 
   test("apiVersion, plural and scope match discovery", async () => {
-    assert.equal(builtinKinds.length, 25);
+    assert.equal(builtinKinds.length, 26);
     const byVersion = new Map<string, { name: string; kind: string; namespaced: boolean }[]>();
     for (const [name, apiVersion, plural, namespaced] of builtinKinds) {
       let resources = byVersion.get(apiVersion);
