@@ -27,8 +27,8 @@ export type TriggerReason =
   | "retry"
   | "manual";
 
-/** An object as a trigger names it. */
-export interface TriggerObject {
+/** An object and the version of it that was seen. */
+export interface ObjectVersion {
   apiVersion: string;
   kind: string;
   namespace?: string;
@@ -42,7 +42,7 @@ export interface TriggerEvent {
   reason: TriggerReason;
   /** The watch event (absent for requeues, retries and manual queueing). */
   event?: "added" | "modified" | "deleted" | "resync";
-  object?: TriggerObject;
+  object?: ObjectVersion;
   /** When it was noted (ms since the epoch). */
   at: number;
 }
@@ -238,17 +238,7 @@ export class Controller {
     }
     const trigger: TriggerEvent = { reason, at: Date.now() };
     if (event) trigger.event = event;
-    if (object) {
-      const { namespace, name, uid, resourceVersion } = object.metadata;
-      trigger.object = {
-        apiVersion: object.apiVersion,
-        kind: object.kind,
-        ...(namespace ? { namespace } : {}),
-        name: name ?? "",
-        ...(uid ? { uid } : {}),
-        ...(resourceVersion ? { resourceVersion } : {}),
-      };
-    }
+    if (object) trigger.object = objectVersion(object);
     list.push(trigger);
     if (list.length > maxTriggersPerKey) list.shift();
   }
@@ -340,4 +330,17 @@ export class Controller {
   stats(): { queued: number; delayed: number; running: number } {
     return this.#queue.stats();
   }
+}
+
+/** Names `object` at the version seen: what traces record of what triggered or was read. */
+export function objectVersion(object: KubeObject): ObjectVersion {
+  const { namespace, name, uid, resourceVersion } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    ...(namespace ? { namespace } : {}),
+    name: name ?? "",
+    ...(uid ? { uid } : {}),
+    ...(resourceVersion ? { resourceVersion } : {}),
+  };
 }

@@ -8,6 +8,7 @@
  * callers (tests, logs, metrics, a trace) can keep and serialise it.
  */
 
+import type { ObjectVersion } from "../controller/controller.ts";
 import type { ChildOutcome } from "./child-applier.ts";
 import type { ChurnVerdict } from "./churn.ts";
 import type { SyncReason } from "./declaration.ts";
@@ -15,15 +16,7 @@ import type { FieldDiff } from "./field-diff.ts";
 import type { SyncedState } from "./status.ts";
 import type { ApiWrite } from "./traced-client.ts";
 
-/** An object and the version of it that was seen. */
-export interface ObjectVersion {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  uid?: string;
-  resourceVersion?: string;
-}
+export type { ObjectVersion } from "../controller/controller.ts";
 
 /** What queued the parent: a reason and, for a watch event, the object and how it changed. */
 export interface AttemptTrigger {

@@ -9,11 +9,12 @@ import { randomUUID } from "node:crypto";
 import type { StoreReader } from "../cache/store.ts";
 import type { KubeClient } from "../client/client.ts";
 import { isConflict, isNotFound, KubeError } from "../client/errors.ts";
-import type {
-  ReconcileContext,
-  ReconcileResult,
-  TriggerEvent,
-  TriggerReason,
+import {
+  objectVersion,
+  type ReconcileContext,
+  type ReconcileResult,
+  type TriggerEvent,
+  type TriggerReason,
 } from "../controller/controller.ts";
 import type { Logger } from "../logger.ts";
 import { formatTime } from "../resources/conditions.ts";
@@ -22,7 +23,6 @@ import {
   type AttemptDetail,
   type AttemptTrigger,
   decideNext,
-  type ObjectVersion,
   type ReconcileAttempt,
   type RecordedParentEvent,
 } from "./attempt.ts";
@@ -150,18 +150,6 @@ interface Run {
 }
 
 const controllerEvents = new Set(["added", "modified", "deleted", "resync"]);
-
-function versionOf(object: KubeObject): ObjectVersion {
-  const { namespace, name, uid, resourceVersion } = object.metadata;
-  return {
-    apiVersion: object.apiVersion,
-    kind: object.kind,
-    ...(namespace ? { namespace } : {}),
-    name: name ?? "",
-    ...(uid ? { uid } : {}),
-    ...(resourceVersion ? { resourceVersion } : {}),
-  };
-}
 
 function attemptTrigger(trigger: TriggerEvent): AttemptTrigger {
   return {
@@ -292,7 +280,7 @@ export class ParentReconciler {
         read: [],
         apiWrites: [],
       };
-      if (parent) detail.parent = versionOf(parent);
+      if (parent) detail.parent = objectVersion(parent);
       draft.detail = detail;
       client = tracedClient(client, detail.apiWrites, started);
     }
@@ -420,12 +408,12 @@ export class ParentReconciler {
   #noteRead(draft: Draft, snapshot: Snapshot): void {
     const read = draft.detail?.read;
     if (!read) return;
-    read.push(versionOf(snapshot.parent));
+    read.push(objectVersion(snapshot.parent));
     for (const list of Object.values(snapshot.children)) {
-      for (const object of list ?? []) read.push(versionOf(object));
+      for (const object of list ?? []) read.push(objectVersion(object));
     }
     for (const list of Object.values(snapshot.related)) {
-      for (const object of list ?? []) read.push(versionOf(object));
+      for (const object of list ?? []) read.push(objectVersion(object));
     }
   }
 
