@@ -116,6 +116,8 @@ export const devWorker: Command = {
         ...kubeFlags(values),
         logger: createLogger({ level: parseLogLevel(level) }),
         trace: true,
+        // One process restarted on every save: a shard member (and its handovers) would only slow it.
+        sharding: false,
         gracefulShutdownMs: 5_000,
       }).add(...module.operators);
       manager.trace!.subscribe((record) => send({ type: "record", record }));

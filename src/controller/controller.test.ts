@@ -104,3 +104,44 @@ test("drain lets a running key finish, then runs it no more until resumed", asyn
     await new Promise((resolve) => setTimeout(resolve, 1));
   release();
 });
+
+test("a standby keeps only the latest trigger per key until its queue starts", async () => {
+  const source = new FakeSource();
+  const informer = new Informer<KubeObject>({ client: source, type: ConfigMap });
+  stops.push(() => informer.stop());
+  const seen: number[] = [];
+  const controller = new Controller({
+    name: "widgets",
+    recordTriggers: true,
+    reconcile: async (_key, context) => {
+      seen.push(context.triggers?.length ?? -1);
+      return undefined;
+    },
+  });
+  stops.push(() => controller.shutdown(0));
+  controller.watchPrimary(informer);
+  const abort = new AbortController();
+  stops.push(async () => abort.abort());
+  informer.start(abort.signal);
+  const deadline = Date.now() + 5_000;
+  for (let version = 0; version < 5; version++) {
+    source.put({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { namespace: "ns", name: "settings" },
+      data: { version: String(version) },
+    });
+    // Each change seen on its own: five watch events, not one list.
+    while (
+      (informer.store.get("ns/settings") as { data?: { version?: string } } | undefined)?.data
+        ?.version !== String(version)
+    ) {
+      assert.ok(Date.now() < deadline, `version ${version} seen`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  await controller.start();
+  while (seen.length === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(seen, [1], "five events before the start, one trigger kept");
+});

@@ -50,6 +50,8 @@ export interface TriggerEvent {
 /** Most trigger events kept per key between two runs (the latest). */
 export const maxTriggersPerKey = 10;
 
+const ignore = () => {};
+
 /** What a reconcile receives besides the key. */
 export interface ReconcileContext {
   /** Every reason the key was queued for since its previous run began (never empty). */
@@ -121,7 +123,7 @@ export class Controller {
   /** Keys let go of (another replica takes them over): never run until resumed. */
   readonly #draining = new Set<string>();
   /** The run in progress of each key, settled when it ends (however it ends). */
-  readonly #runs = new Map<string, Promise<void>>();
+  readonly #runs = new Map<string, Promise<unknown>>();
   #started = false;
 
   constructor(options: ControllerOptions) {
@@ -156,13 +158,7 @@ export class Controller {
           key,
           triggers ? { reasons, failures, signal, triggers } : { reasons, failures, signal },
         );
-        this.#runs.set(
-          key,
-          run.then(
-            () => {},
-            () => {},
-          ),
-        );
+        this.#runs.set(key, run);
         try {
           const result = await run;
           if (result?.requeueAfterMs !== undefined && !this.#draining.has(key)) {
@@ -205,7 +201,8 @@ export class Controller {
     this.#pending.delete(key);
     this.#triggers.delete(key);
     this.#queue.forget(key);
-    return this.#runs.get(key) ?? Promise.resolve();
+    const run = this.#runs.get(key);
+    return run ? run.then(ignore, ignore) : Promise.resolve();
   }
 
   /** Takes `key` back after {@link drain}; the next event (or {@link enqueue}) runs it again. */
@@ -240,7 +237,9 @@ export class Controller {
     if (event) trigger.event = event;
     if (object) trigger.object = objectVersion(object);
     list.push(trigger);
-    if (list.length > maxTriggersPerKey) list.shift();
+    // Before the queue starts (a standby), keep only the latest: a whole standby period of
+    // events per parent would be memory for nothing.
+    if (list.length > (this.#started ? maxTriggersPerKey : 1)) list.shift();
   }
 
   /** Queues `key` for a watch event of `object`. */

@@ -580,6 +580,9 @@ export class Manager {
       if (this.#options.openTelemetry !== false && this.#operators.length > 0) {
         this.#otel = await OpenTelemetryExporter.fromEnv({
           serviceName: this.#operators[0]!.name,
+          ...(this.#memberId && this.#operators.some((operator) => this.#sharded(operator))
+            ? { instanceId: this.#memberId }
+            : {}),
           logger,
         });
       }

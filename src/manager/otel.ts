@@ -118,7 +118,9 @@ export class OpenTelemetryExporter {
    * exporter?.export(record);
    */
   static async fromEnv(
-    options: { serviceName: string; env?: Env; logger?: Logger } = { serviceName: "operon" },
+    options: { serviceName: string; instanceId?: string; env?: Env; logger?: Logger } = {
+      serviceName: "operon",
+    },
   ): Promise<OpenTelemetryExporter | undefined> {
     const env = options.env ?? process.env;
     const setting = openTelemetrySetting(env);
@@ -139,7 +141,11 @@ export class OpenTelemetryExporter {
       exporter = new OTLPTraceExporter();
     }
     const resource = resources
-      .resourceFromAttributes({ "service.name": options.serviceName })
+      .resourceFromAttributes({
+        "service.name": options.serviceName,
+        // Sharded replicas' spans say which member produced them.
+        ...(options.instanceId ? { "service.instance.id": options.instanceId } : {}),
+      })
       .merge(resources.detectResources({ detectors: [resources.envDetector] }));
     const provider = new sdk.TracerProvider({
       resource,

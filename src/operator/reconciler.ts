@@ -305,6 +305,12 @@ export class ParentReconciler {
     return attempt;
   }
 
+  /** Drops the per-parent state kept between attempts, for a parent another process took over. */
+  forget(key: string): void {
+    this.#churn.forget(key);
+    this.#recentStatus.forget(key);
+  }
+
   /** Runs `write` and adds its time to the attempt's `writesMs`. */
   async #timed<T>(draft: Draft, write: () => Promise<T>): Promise<T> {
     const started = performance.now();

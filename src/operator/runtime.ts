@@ -8,6 +8,7 @@ import type { HandlerRegistration } from "../cache/handlers.ts";
 import type { Informer } from "../cache/informer.ts";
 import type { InformerFactory } from "../cache/shared-informers.ts";
 import type { KubeClient } from "../client/client.ts";
+import { formatSelector } from "../client/paths.ts";
 import { Controller, type Reconcile, type TriggerReason } from "../controller/controller.ts";
 import type { WorkQueueMetrics } from "../queue/index.ts";
 import type { KubeObject, ResourceType } from "../resources/object.ts";
@@ -126,9 +127,7 @@ export class OperatorRuntime {
     const parentNamespaced = await this.#namespaced(operator.parent);
     const scope = (namespaced: boolean) =>
       namespaced && operator.namespace ? { namespace: operator.namespace } : {};
-    const partition = Object.entries(this.#options.partition?.labels ?? {})
-      .map(([key, value]) => `${key}=${value}`)
-      .join(",");
+    const partition = formatSelector(this.#options.partition?.labels ?? {});
     const withPartition = (selector: string | undefined) =>
       [selector, partition].filter(Boolean).join(",") || undefined;
 
@@ -230,6 +229,11 @@ export class OperatorRuntime {
         ),
     });
     controller.watchPrimary(parents, parentNeedsSync);
+    // On a shard, a child or related object can name a parent of another shard (or one not
+    // handed over yet): only parents in this replica's cache are queued by them; a parent that
+    // arrives is queued by its own event.
+    const ours = (key: string | undefined): string[] =>
+      key && (!partition || parents.store.get(key)) ? [key] : [];
     for (const informer of childInformers.values()) {
       const ownReason = (object: KubeObject, deleted: boolean): TriggerReason =>
         this.memory.isOwnWrite(object.metadata.uid, object.metadata.resourceVersion, deleted)
@@ -237,10 +241,7 @@ export class OperatorRuntime {
           : "owned-changed";
       controller.watchMapped(
         informer,
-        (object) => {
-          const key = parentKeyOf(object, operator.parent, parentNamespaced);
-          return key ? [key] : [];
-        },
+        (object) => ours(parentKeyOf(object, operator.parent, parentNamespaced)),
         ownReason,
       );
       // A child gone from the cache, whoever deleted it (Operon, a user, or the garbage collector
@@ -255,7 +256,10 @@ export class OperatorRuntime {
     for (const { declaration, informer } of relatedInformers.values()) {
       controller.watchMapped(
         informer,
-        (object) => this.#mapRelated(declaration, object, parents, parentNamespaced),
+        (object) => {
+          const keys = this.#mapRelated(declaration, object, parents, parentNamespaced);
+          return partition ? [...keys].filter((key) => parents.store.get(key)) : keys;
+        },
         "related-changed",
       );
     }
@@ -348,6 +352,11 @@ export class OperatorRuntime {
    */
   drain(key: string): Promise<void> {
     return this.#controller?.drain(key) ?? Promise.resolve();
+  }
+
+  /** Drops what is kept of a parent that left this replica's shard (churn rounds, recent status). */
+  forget(key: string): void {
+    this.#reconciler?.forget(key);
   }
 
   /** Takes a parent back after {@link drain}. */

@@ -122,6 +122,8 @@ export async function runOperator(
     ...(now === undefined
       ? {}
       : { clock: typeof now === "function" ? now : () => new Date(now.getTime()) }),
+    // One process per test: its operator runs unsharded, whatever it declares.
+    sharding: false,
     gracefulShutdownMs: 10_000,
     ...(options.trace ? { trace: options.trace } : {}),
     onOutcome: (operator, key, outcome) => {

@@ -71,8 +71,3 @@ export function defaultMemberId(host = hostname()): string {
     .replace(/^-+|-+$/g, "");
   return `${base || "member"}-${randomBytes(3).toString("hex")}`;
 }
-
-/** A JSON Pointer segment (RFC 6901) for a label key, e.g. in `/metadata/labels/<key>`. */
-export function pointerSegment(key: string): string {
-  return key.replaceAll("~", "~0").replaceAll("/", "~1");
-}

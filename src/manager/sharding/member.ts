@@ -14,16 +14,18 @@ import type { HandlerRegistration } from "../../cache/handlers.ts";
 import { CONTROLLER_INDEX, LABEL_INDEX } from "../../cache/indexes.ts";
 import type { KubeClient } from "../../client/client.ts";
 import { isNotFound } from "../../client/errors.ts";
+import { parentUidLabel } from "../../operator/ownership.ts";
 import type { OperatorLogger } from "../../operator/reconciler.ts";
 import type { OperatorRuntime } from "../../operator/runtime.ts";
 import { WorkQueue } from "../../queue/work-queue.ts";
 import { Lease } from "../../resources/coordination.ts";
 import type { KubeObject } from "../../resources/object.ts";
 import { objectKey } from "../../resources/object.ts";
+import { escapePointerToken } from "../../webhook/json-patch.ts";
 import { KubeLeaseLock, LeaderElector } from "../leader-election.ts";
 import type { Runnable } from "../runnable.ts";
 import type { OperatorRunnable } from "../runnables.ts";
-import { drainLabel, memberLeaseName, pointerSegment, ringLabel, shardLabel } from "./labels.ts";
+import { drainLabel, memberLeaseName, ringLabel, shardLabel } from "./labels.ts";
 import type { ShardMetrics } from "./metrics.ts";
 
 /** Lease timings, as leader election's. */
@@ -187,8 +189,9 @@ export class ShardMemberRunnable implements Runnable {
     const labels = parent?.metadata.labels ?? {};
     const next = labels[this.#drain];
     if (!parent || labels[this.#shard] !== this.member) {
-      // Gone from this shard: taken back, should it return.
+      // Gone from this shard: taken back, should it return; what this replica kept of it goes.
       if (this.#released.delete(key)) runtime.resume(key);
+      runtime.forget(key);
       return;
     }
     if (next === undefined) {
@@ -212,12 +215,12 @@ export class ShardMemberRunnable implements Runnable {
         [
           {
             op: "test",
-            path: `/metadata/labels/${pointerSegment(this.#shard)}`,
+            path: `/metadata/labels/${escapePointerToken(this.#shard)}`,
             value: this.member,
           },
-          { op: "test", path: `/metadata/labels/${pointerSegment(this.#drain)}`, value: next },
-          { op: "remove", path: `/metadata/labels/${pointerSegment(this.#drain)}` },
-          { op: "remove", path: `/metadata/labels/${pointerSegment(this.#shard)}` },
+          { op: "test", path: `/metadata/labels/${escapePointerToken(this.#drain)}`, value: next },
+          { op: "remove", path: `/metadata/labels/${escapePointerToken(this.#drain)}` },
+          { op: "remove", path: `/metadata/labels/${escapePointerToken(this.#shard)}` },
         ],
         { ...(namespace ? { namespace } : {}), type: "json", signal },
       );
@@ -237,7 +240,7 @@ export class ShardMemberRunnable implements Runnable {
     for (const { type, informer } of runtime.informers().children.values()) {
       const children = new Set([
         ...informer.store.byIndex(CONTROLLER_INDEX, uid),
-        ...informer.store.byIndex(LABEL_INDEX, `operon.dev/parent-uid=${uid}`),
+        ...informer.store.byIndex(LABEL_INDEX, `${parentUidLabel}=${uid}`),
       ]);
       for (const child of children) {
         if (child.metadata.labels?.[this.#shard] === next) continue;
