@@ -7,7 +7,7 @@
  *   node docs/samples/scaling-model.ts 100000 10
  */
 
-/** What the `shards` benchmark measures; the defaults are a 2,000-parent run on a loaded 2-core machine. */
+/** What the `shards` benchmark measures; the defaults are a 10,000-parent run on a quiet 2-core machine. */
 export interface Measured {
   /** Steady RSS of a replica with no parents (Node, Operon, its clients), MiB. */
   idleRssMiB: number;
@@ -29,19 +29,19 @@ export interface Measured {
 }
 
 export const measured: Measured = {
-  idleRssMiB: 119,
-  // (154 MiB single replica at 2,000 parents - 119 MiB idle) / 2,000
-  kibPerParent: 17.9,
-  // coordinator 138.4 MiB - the other two replicas' mean 131.8 MiB, over 2,000 parents
-  coordinatorKibPerParent: 3.4,
-  // 3.72 CPU s for the single replica's converge of 2,000 parents (start-up included)
-  cpuMsPerParent: 1.86,
-  // 2,000 parents × 4 writes (ConfigMap, Secret, status, Event) in 14.4 s
-  apiWritesPerSecond: 555,
-  writesPerParent: 4,
+  idleRssMiB: 106,
+  // (217 MiB single replica at 10,000 parents - 106 MiB idle) / 10,000
+  kibPerParent: 11.4,
+  // coordinator 211 MiB - the other two replicas' mean 144.5 MiB, over 10,000 parents
+  coordinatorKibPerParent: 6.8,
+  // 12.4 CPU s for the single replica's converge of 10,000 parents (start-up included)
+  cpuMsPerParent: 1.25,
+  // 10,000 parents × 3 writes (ConfigMap, Secret, status; Normal Events are thinned) in 39.7 s
+  apiWritesPerSecond: 756,
+  writesPerParent: 3,
   childrenPerParent: 2,
-  parentBytes: 1_189,
-  childBytes: 1_034,
+  parentBytes: 1_471,
+  childBytes: 1_163,
 };
 
 /** etcd's default storage quota (`--quota-backend-bytes`), and the largest it recommends. */
