@@ -35,7 +35,7 @@ function operon(args: string[], env: Record<string, string> = {}) {
     ["--conditions=operon-source", "src/cli/main.ts", ...args],
     { cwd: root, encoding: "utf8", env: { ...process.env, ...env } },
   );
-  return { code: result.status, stderr: result.stderr };
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 test("no kubeconfig: says where it looked and how to name or start a cluster", () => {
@@ -64,4 +64,15 @@ test("an unknown command names it and lists the commands", () => {
   assert.equal(result.code, 2);
   assert.match(result.stderr, /unknown command "instal x\.ts"/);
   assert.match(result.stderr, /install +Install the CustomResourceDefinitions/);
+});
+
+test("a group's --help lists its commands; an unknown one in it is named", () => {
+  const help = operon(["metacontroller", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /metacontroller run +Run every CompositeController/);
+  assert.doesNotMatch(help.stdout, /cluster up/);
+  const unknown = operon(["cluster", "upp"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "cluster upp"/);
+  assert.match(unknown.stderr, /cluster up +Start a local control plane/);
 });

@@ -45,9 +45,9 @@ const commands: Command[] = [
   devWorker,
 ];
 
-function overview(): string {
-  const width = Math.max(...commands.map((c) => c.path.join(" ").length));
-  const lines = commands
+function overview(listed: Command[] = commands): string {
+  const width = Math.max(...listed.map((c) => c.path.join(" ").length));
+  const lines = listed
     .filter((c) => !c.path.includes("serve") && !c.hidden)
     .map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
   return `Usage: operon <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun \`operon <command> --help\` for a command's options.\n`;
@@ -88,6 +88,14 @@ export async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   const found = findCommand(argv);
+  const group = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0] && !c.hidden);
+  if (!found && group.length > 0) {
+    // `operon cluster`, `operon metacontroller --help`: the group's own commands.
+    const help = argv.length === 1 || argv[1] === "--help" || argv[1] === "-h";
+    if (!help) process.stderr.write(`operon: unknown command "${argv.join(" ")}"\n\n`);
+    (help ? process.stdout : process.stderr).write(overview(group));
+    return argv[1] === "--help" || argv[1] === "-h" ? 0 : 2;
+  }
   if (!found) {
     process.stderr.write(`operon: unknown command "${argv.join(" ")}"\n\n${overview()}`);
     return 2;
