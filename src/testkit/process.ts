@@ -11,6 +11,14 @@ import { readFile } from "node:fs/promises";
 // process that started it dies, even by SIGKILL, which no exit handler in Node can catch.
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 
+/**
+ * The command line that runs `command` so that the kernel kills it when this process dies (by
+ * setpriv's PR_SET_PDEATHSIG; unchanged where util-linux is missing). The pid is `command`'s own.
+ */
+export function tiedToParent(command: string, args: string[]): [string, string[]] {
+  return setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", command, ...args]] : [command, args];
+}
+
 export interface ProcessSpec {
   name: string;
   command: string;
@@ -45,10 +53,7 @@ export class ComponentProcess {
     const { command, args, logFile, env, cwd } = this.spec;
     const log = openSync(logFile, "a");
     const dieWithParent = this.spec.dieWithParent ?? true;
-    const [file, argv] =
-      dieWithParent && setpriv
-        ? [setpriv, ["--pdeathsig", "KILL", "--", command, ...args]]
-        : [command, args];
+    const [file, argv] = dieWithParent ? tiedToParent(command, args) : [command, args];
     this.exitCode = undefined;
     const child = spawn(file, argv, {
       stdio: ["ignore", log, log],

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { tiedToParent } from "../../testkit/process.ts";
 import type { TraceLine } from "./chores.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -39,9 +40,9 @@ export class Replica {
 
   constructor(options: ReplicaOptions) {
     this.name = options.name;
+    // Tied to the test process: a test run killed midway leaves no replica behind.
     this.process = spawn(
-      process.execPath,
-      [
+      ...tiedToParent(process.execPath, [
         "--conditions=operon-source",
         "src/cli/main.ts",
         "run",
@@ -55,7 +56,7 @@ export class Replica {
         "--health-probe-bind-address",
         "127.0.0.1:0",
         ...(options.flags ?? []),
-      ],
+      ]),
       {
         cwd: root,
         env: { ...process.env, CHORES_REPLICA: options.name, ...options.env },
