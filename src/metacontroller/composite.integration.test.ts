@@ -146,8 +146,12 @@ describe("CompositeController with a Python sync hook", () => {
     } as never);
     await eventually(() => getOrUndefined(mc.admin, ConfigMap, "gc-child", namespace));
     await mc.admin.delete(kind.type, "gc", { namespace });
+    // The kind was created moments ago: kube-controller-manager's garbage collector resolves it
+    // only at its next discovery (every 30 s), and retries the child with a doubling backoff
+    // until then, so the child can take up to about twice that to go.
     await eventually(
       async () => !(await getOrUndefined(mc.admin, ConfigMap, "gc-child", namespace)),
+      { timeoutMs: 150_000, message: "the garbage collector deletes the child" },
     );
   });
 });
