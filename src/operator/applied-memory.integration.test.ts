@@ -8,7 +8,7 @@ import { KubeClient } from "../client/client.ts";
 import { installCustomResources } from "../manager/install.ts";
 import { ConfigMap } from "../resources/index.ts";
 import type { ControlPlane } from "../testkit/control-plane.ts";
-import { eventually, runOperator } from "../testkit/operator-harness.ts";
+import { eventually, getOrUndefined, runOperator } from "../testkit/operator-harness.ts";
 import { testControlPlane } from "../testkit/shared.ts";
 import { defineOperator } from "./declaration.ts";
 import { managedByLabel } from "./ownership.ts";
@@ -46,6 +46,11 @@ test(`applied memory returns to the live children after ${parents} parents come 
   timeout: 15 * 60_000,
 }, async (t) => {
   const namespace = await plane.createNamespace("memory");
+  // kube-controller-manager's garbage collector resolves a kind installed moments ago only at its
+  // next discovery (every 30 s), and backs off on every child of it it meets before then:
+  // thousands of children created in that window go minutes late. A probe first, before the
+  // operator runs (it would otherwise reconcile the probe).
+  await garbageCollectorKnowsBundles(namespace);
   const operator = defineOperator({
     name: "memory-bound",
     parent: Bundle,
@@ -106,3 +111,30 @@ test(`applied memory returns to the live children after ${parents} parents come 
     await harness.stop();
   }
 });
+
+/** Returns once the garbage collector deletes a probe child of a deleted Bundle. */
+async function garbageCollectorKnowsBundles(namespace: string): Promise<void> {
+  const owner = await admin.create(Bundle, {
+    metadata: { name: "gc-probe", namespace },
+    spec: {},
+  } as never);
+  await admin.create(ConfigMap, {
+    metadata: {
+      name: "gc-probe",
+      namespace,
+      ownerReferences: [
+        {
+          apiVersion: owner.apiVersion,
+          kind: owner.kind,
+          name: owner.metadata.name!,
+          uid: owner.metadata.uid!,
+        },
+      ],
+    },
+  });
+  await admin.delete(Bundle, "gc-probe", { namespace });
+  await eventually(async () => !(await getOrUndefined(admin, ConfigMap, "gc-probe", namespace)), {
+    timeoutMs: 150_000,
+    message: "the garbage collector deletes the probe's child",
+  });
+}
