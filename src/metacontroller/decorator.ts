@@ -27,7 +27,7 @@ import type { Instrumentation, MetacontrollerContext, ResolvedResource } from ".
 import { resolveResource } from "./context.ts";
 import { CustomizeManager, RelatedNotSyncedError } from "./customize.ts";
 import { goController, goJson, Ordered } from "./go-json.ts";
-import { HookClient, HookError, HookRetryLaterError } from "./hook.ts";
+import { createHookClients, type HookClient, HookError, HookRetryLaterError } from "./hook.ts";
 import type { FieldType } from "./json-check.ts";
 import { buildObjectMap, groupKey } from "./object-map.ts";
 import {
@@ -196,27 +196,14 @@ export class DecoratorRuntime {
         statusChecks: [],
       });
     }
-    const hookOptions = {
-      client,
-      serviceAccess: this.#context.serviceAccess,
-      endpointConfigs: spec.endpointConfigs,
-    };
     try {
-      if (spec.hooks.sync)
-        this.#sync = await HookClient.create({
-          ...hookOptions,
-          hook: spec.hooks.sync,
-          name: "sync",
-        });
-      if (spec.hooks.finalize)
-        this.#finalize = await HookClient.create({
-          ...hookOptions,
-          hook: spec.hooks.finalize,
-          name: "finalize",
-        });
-      const customize = spec.hooks.customize
-        ? await HookClient.create({ ...hookOptions, hook: spec.hooks.customize, name: "customize" })
-        : undefined;
+      const { sync, finalize, customize } = await createHookClients(spec.hooks, {
+        client,
+        serviceAccess: this.#context.serviceAccess,
+        endpointConfigs: spec.endpointConfigs,
+      });
+      this.#sync = sync;
+      this.#finalize = finalize;
       this.#customize = new CustomizeManager({
         context: this.#context,
         controller: this.controller,

@@ -568,3 +568,31 @@ export class HookClient {
     return (decoded ?? {}) as HookResponse;
   }
 }
+
+/** A controller's hooks by name, each a client where declared. */
+export interface HookClients {
+  sync?: HookClient;
+  finalize?: HookClient;
+  customize?: HookClient;
+}
+
+/**
+ * Creates a client for each hook a controller declares (`sync`, `finalize`, `customize`). If one
+ * cannot be created, those already created are closed before the error is thrown.
+ */
+export async function createHookClients(
+  hooks: { sync?: Hook | undefined; finalize?: Hook | undefined; customize?: Hook | undefined },
+  options: Omit<HookClientOptions, "hook" | "name">,
+): Promise<HookClients> {
+  const clients: HookClients = {};
+  try {
+    for (const name of ["sync", "finalize", "customize"] as const) {
+      const hook = hooks[name];
+      if (hook) clients[name] = await HookClient.create({ ...options, hook, name });
+    }
+    return clients;
+  } catch (error) {
+    await Promise.all(Object.values(clients).map((client) => client.close()));
+    throw error;
+  }
+}
